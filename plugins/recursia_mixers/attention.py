@@ -1,0 +1,48 @@
+"""The ``attention`` mixer: non-causal multi-head self-attention with RoPE.
+
+Rotary embeddings (theta from the config) cover every position, the puzzle prefix
+included, in the half-split layout; no mask, not even for PAD positions (official).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from recursia.config import ModelConfig
+from recursia.model.layers import apply_rotary, linear, rotary_tables
+
+
+class Attention(nn.Module):
+    """``(B, S, D) -> (B, S, D)`` with a fused QKV projection and an output projection."""
+
+    def __init__(self, hidden_size: int, seq_len: int, num_heads: int, rope_theta: float | None):
+        super().__init__()
+        if hidden_size % num_heads:
+            raise ValueError(f"hidden_size {hidden_size} is not a multiple of num_heads {num_heads}")
+        self.num_heads, self.head_dim = num_heads, hidden_size // num_heads
+        self.qkv_proj = linear(hidden_size, 3 * hidden_size)
+        self.o_proj = linear(hidden_size, hidden_size)
+        self.rope = rope_theta is not None
+        if self.rope:
+            cos, sin = rotary_tables(seq_len, self.head_dim, rope_theta)
+            self.register_buffer("cos", cos, persistent=False)
+            self.register_buffer("sin", sin, persistent=False)
+
+    @classmethod
+    def from_config(cls, hidden_size: int, seq_len: int, cfg: ModelConfig) -> "Attention":
+        """The mixer factory. ``mixer_options.rope`` (default true) switches RoPE off."""
+        rope = cfg.mixer_options.get("rope", True)
+        return cls(hidden_size, seq_len, cfg.num_heads, cfg.rope_theta if rope else None)
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        """(B, S, D) -> (B, S, D)."""
+        b, s, d = h.shape
+        qkv = self.qkv_proj(h).view(b, s, 3 * self.num_heads, self.head_dim)  # (B, S, 3H, hd)
+        q, k, v = qkv.split(self.num_heads, dim=2)  # (B, S, H, hd) each
+        if self.rope:
+            q, k = apply_rotary(q, self.cos, self.sin), apply_rotary(k, self.cos, self.sin)
+        q, k, v = (t.transpose(1, 2) for t in (q, k, v))  # (B, H, S, hd)
+        out = F.scaled_dot_product_attention(q, k, v)  # (B, H, S, hd)
+        return self.o_proj(out.transpose(1, 2).reshape(b, s, d))

@@ -1,0 +1,129 @@
+"""Map the official TinyRecursiveModels / HRM checkpoints onto recursia models.
+
+Official key names (``inner.L_level.layers.{i}.self_attn...``) become recursia's
+(``net.layers.{i}.mixer...``); the official arch config (``H_cycles``, ``L_cycles``,
+``mlp_t``, ...) becomes a :class:`recursia.config.ModelConfig`. Prefixes added by
+``torch.compile`` and the loss head (``_orig_mod.``, ``model.``, ``module.``) are dropped.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import torch
+import yaml
+
+from recursia.config import ModelConfig
+from recursia.errors import CheckpointError, ConfigError
+
+PREFIXES = ("_orig_mod.", "module.", "model.")
+_RENAMES = [
+    (r"^inner\.embed_tokens\.embedding_weight$", "embed.tokens.weight"),
+    (r"^inner\.puzzle_emb\.weights$", "embed.puzzle.weight"),
+    (r"^inner\.lm_head\.", "lm_head."),
+    (r"^inner\.q_head\.", "q_head."),
+    (r"^inner\.H_init$", "y_init"),
+    (r"^inner\.L_init$", "z_init"),
+    (r"\.self_attn\.", ".mixer."),
+    (r"\.mlp_t\.", ".mixer.swiglu."),
+]
+
+
+def strip_prefixes(key: str) -> str:
+    """Drop the wrapper prefixes the official training script adds."""
+    changed = True
+    while changed:
+        changed = False
+        for p in PREFIXES:
+            if key.startswith(p):
+                key, changed = key[len(p):], True
+    return key
+
+
+def convert_key(key: str, separate_nets: bool) -> str | None:
+    """The recursia name of an official state-dict key (None: not part of the model)."""
+    key = strip_prefixes(key)
+    if ".rotary_emb." in key or key.endswith(("local_weights", "local_ids")):
+        return None
+    # TRM has one net (L_level). HRM: L_level updates z (net), H_level updates y (net_y).
+    key = re.sub(r"^inner\.L_level\.", "net.", key)
+    key = re.sub(r"^inner\.H_level\.", "net_y." if separate_nets else "net.", key)
+    for pattern, repl in _RENAMES:
+        key = re.sub(pattern, repl, key)
+    return key
+
+
+def convert_state_dict(state: dict[str, torch.Tensor], separate_nets: bool = False) -> dict[str, torch.Tensor]:
+    """An official state dict with recursia key names (fp32)."""
+    out = {}
+    for k, v in state.items():
+        new = convert_key(k, separate_nets)
+        if new is not None:
+            out[new] = v.float()
+    return out
+
+
+def load_arch_config(path: str | Path) -> dict:
+    """The official arch config from a JSON/YAML file: top level, ``arch:`` or ``config_dict:``."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: arch config not found")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{path}: not valid YAML/JSON ({str(e).splitlines()[0]})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping")
+    for key in ("config_dict", "arch"):
+        if isinstance(data.get(key), dict):
+            data = data[key]
+    if "hidden_size" not in data:
+        raise ConfigError(f"{path}: no 'hidden_size' (not an official arch config)")
+    return data
+
+
+def model_config_from_official(arch: dict) -> ModelConfig:
+    """The recursia ModelConfig equivalent to an official TRM/HRM arch config."""
+    hrm = "hrm" in str(arch.get("name", "")).lower() or int(arch.get("H_layers", 0) or 0) > 0
+    attention = not arch.get("mlp_t", False)
+    return ModelConfig(
+        mixer="attention" if attention else "mlp",
+        mixer_options={"rope": arch.get("pos_encodings", "rope") == "rope"} if attention else {},
+        hidden_size=int(arch["hidden_size"]),
+        n_layers=int(arch.get("L_layers", 2)),
+        expansion=float(arch.get("expansion", 4)),
+        num_heads=int(arch.get("num_heads", 8)),
+        T=int(arch.get("H_cycles", 3)),
+        n=int(arch.get("L_cycles", 6)),
+        puzzle_emb_ndim=int(arch.get("puzzle_emb_ndim", arch["hidden_size"])),
+        puzzle_emb_len=int(arch.get("puzzle_emb_len", 16)),
+        rms_norm_eps=float(arch.get("rms_norm_eps", 1e-5)),
+        rope_theta=float(arch.get("rope_theta", 10000.0)),
+        halt_max_steps=int(arch.get("halt_max_steps", 16)),
+        halt_exploration_prob=float(arch.get("halt_exploration_prob", 0.1)),
+        separate_nets=hrm,
+        one_step_grad=hrm,
+        act_continue=hrm or not arch.get("no_ACT_continue", True),
+    )
+
+
+def read_official_checkpoint(path: str | Path) -> dict[str, torch.Tensor]:
+    """Tensors of an official checkpoint (``torch.save`` file read with the safe
+    ``weights_only`` loader, or a safetensors file)."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: checkpoint not found")
+    try:
+        if path.suffix == ".safetensors":
+            from safetensors.torch import load_file
+
+            return load_file(str(path))
+        state = torch.load(str(path), map_location="cpu", weights_only=True)
+    except Exception as e:  # any unreadable file is the user's input problem
+        raise CheckpointError(f"{path}: unreadable checkpoint ({type(e).__name__}: {e})") from None
+    if isinstance(state, dict) and "model" in state and isinstance(state["model"], dict):
+        state = state["model"]
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise CheckpointError(f"{path}: expected a state dict of tensors")
+    return state

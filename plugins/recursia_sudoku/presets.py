@@ -1,0 +1,38 @@
+"""Sudoku presets: ``paper`` (the TRM paper's Sudoku-MLP run) and ``small`` (a laptop CPU).
+
+``paper``: D 512, 2 layers, T 3, n 6, N_sup 16, AdamATan2 lr 1e-4 wd 1.0 (puzzle
+embedding lr 1e-4 wd 1.0), batch 768, warm-up 2000, EMA 0.999, on the 9x9 Sudoku-Extreme
+style data (1000 puzzles x 1000 augmentations); 50k epochs of 1000 groups at batch 768
+is 65,104 optimizer steps. With ``--mixer attention`` the same settings give the
+paper's Sudoku-attention model.
+
+``small``: 6x6 Sudoku (2x3 boxes) with a narrower, shallower recursion, sized so that
+``recursia train --task sudoku --mixer mlp`` learns on 2 CPU cores within ~15 minutes
+including the data build (figures in docs/benchmarks.md).
+"""
+
+from __future__ import annotations
+
+
+def presets(task) -> dict[str, dict]:
+    """The named config overrides of the Sudoku task."""
+    return {
+        "paper": {
+            "task_options": {"size": 9},
+            "model": {"hidden_size": 512, "n_layers": 2, "expansion": 4, "num_heads": 8, "T": 3, "n": 6,
+                      "halt_max_steps": 16, "puzzle_emb_len": 16},
+            "train": {"steps": 65104, "batch_size": 768, "lr": 1e-4, "weight_decay": 1.0, "warmup_steps": 2000,
+                      "puzzle_emb_lr": 1e-4, "puzzle_emb_weight_decay": 1.0, "ema_rate": 0.999,
+                      "eval_every": 6510, "checkpoint_every": 1000},
+            "data": {"train_size": 1000, "test_size": 1000, "aug": 1000},
+        },
+        "small": {
+            "task_options": {"size": 6},
+            "model": {"hidden_size": 128, "n_layers": 2, "expansion": 4, "num_heads": 4, "T": 2, "n": 3,
+                      "halt_max_steps": 8, "puzzle_emb_len": 1},
+            "train": {"steps": 3000, "batch_size": 128, "lr": 1e-3, "weight_decay": 0.1, "warmup_steps": 100,
+                      "puzzle_emb_lr": 1e-3, "puzzle_emb_weight_decay": 0.1, "ema_rate": 0.99,
+                      "eval_every": 500, "checkpoint_every": 250},
+            "data": {"train_size": 10000, "test_size": 1000, "aug": 0},
+        },
+    }

@@ -1,0 +1,113 @@
+"""The Sudoku task: 4x4, 6x6 or 9x9 grids, tokens PAD 0, blank 1, digit d -> d + 1."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+from pydantic import ValidationError
+
+from recursia.data.augment import Augmentation
+from recursia.task import DataBuildRequest, Task, TaskOptions
+from recursia_sudoku import grid
+from recursia_sudoku.augment import sudoku_augmentations
+
+
+class SudokuOptions(TaskOptions):
+    """Options of the Sudoku task.
+
+    Attributes:
+        size: side of the grid: 4 (2x2 boxes), 6 (2x3 boxes) or 9 (3x3 boxes).
+    """
+
+    size: Literal[4, 6, 9] = 9
+
+
+class SudokuTask(Task):
+    """Fill a Sudoku grid so that every row, column and box holds each digit once."""
+
+    name: ClassVar[str] = "sudoku"
+    Options: ClassVar[type[TaskOptions]] = SudokuOptions
+    description: ClassVar[str] = "Sudoku (4x4, 6x6 or 9x9): every row, column and box holds each digit once"
+    default_mixer: ClassVar[str] = "mlp"
+
+    @property
+    def size(self) -> int:
+        """Side of the grid (4, 6 or 9)."""
+        return self.options.size
+
+    @property
+    def vocab_size(self) -> int:
+        """PAD, blank and the ``size`` digits."""
+        return grid.vocab_size(self.size)
+
+    @property
+    def seq_len(self) -> int:
+        """One token per cell."""
+        return self.size * self.size
+
+    def describe(self) -> str:
+        """E.g. ``"sudoku 9x9"``."""
+        return f"{self.name} {self.size}x{self.size}"
+
+    # --- puzzles ----------------------------------------------------------------
+    def parse(self, puzzle: Any) -> np.ndarray:
+        """Tokens ``(size*size,)`` int64 of a puzzle string or list of row strings.
+
+        Raises PuzzleError for a wrong shape, an unexpected character, a repeated digit
+        or a puzzle without a solution.
+        """
+        digits = grid.parse_puzzle(puzzle, self.size)
+        grid.validate_puzzle(digits, self.size)
+        return grid.digits_to_tokens(digits)
+
+    def check(self, inputs: np.ndarray, answer: np.ndarray) -> bool:
+        """Whether ``answer`` tokens are a complete, valid grid that keeps the givens of ``inputs``."""
+        return grid.is_valid_solution(grid.tokens_to_digits(inputs), grid.tokens_to_digits(answer), self.size)
+
+    def decode(self, inputs: np.ndarray, answer: np.ndarray) -> list[str]:
+        """The answer as ``size`` strings of digits (``.`` where a cell holds no digit)."""
+        digits = grid.tokens_to_digits(answer).reshape(self.size, self.size)
+        return ["".join(str(d) if d else "." for d in row) for row in digits]
+
+    def render(self, inputs: np.ndarray, answer: np.ndarray | None = None,
+               changed: np.ndarray | None = None) -> str:
+        """Text grid of the answer when given, else of the puzzle; ``changed`` cells get a ``*``."""
+        shown = inputs if answer is None else answer
+        return grid.render(grid.tokens_to_digits(shown), self.size, changed)
+
+    def options_for_puzzle(self, puzzle: Any) -> dict:
+        """``{"size": n}`` from the puzzle's cell or row count; the current options if it has none."""
+        n = grid.infer_size(puzzle)
+        return self.options.model_dump() if n is None else {"size": n}
+
+    def compatible(self, other_options: dict) -> str | None:
+        """Why a checkpoint trained with ``other_options`` cannot solve this size of puzzle, or None."""
+        try:
+            theirs = self.Options(**other_options).size
+        except ValidationError as e:
+            return f"the checkpoint's task options {other_options} are not Sudoku options: {e.errors()[0]['msg']}"
+        if theirs == self.size:
+            return None
+        n = self.size
+        how = f"--set task_options.size={n}" + (" or --preset paper" if n == 9 else "")
+        return (f"this is a {n}x{n} puzzle but the checkpoint was trained on {theirs}x{theirs} Sudoku "
+                f"(task option size={theirs}); train a {n}x{n} model ({how}) or pass a {theirs}x{theirs} puzzle")
+
+    # --- data -------------------------------------------------------------------
+    def build_dataset(self, request: DataBuildRequest) -> dict:
+        """Generate or import a dataset (see :mod:`recursia_sudoku.build`)."""
+        from recursia_sudoku.build import build_sudoku_dataset
+
+        return build_sudoku_dataset(self, request)
+
+    def augmentations(self) -> list[Augmentation]:
+        """Digit relabelling, band/stack and row/column shuffles, and the transpose for square boxes."""
+        return sudoku_augmentations(self.size)
+
+    # --- configuration ----------------------------------------------------------
+    def presets(self) -> dict[str, dict]:
+        """The ``paper`` and ``small`` presets (see :mod:`recursia_sudoku.presets`)."""
+        from recursia_sudoku.presets import presets
+
+        return presets(self)

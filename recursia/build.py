@@ -1,0 +1,28 @@
+"""Build the task and the model a RunConfig describes, from the plugin registry."""
+
+from __future__ import annotations
+
+from pydantic import ValidationError
+
+from recursia.config import RunConfig, format_validation_error
+from recursia.errors import ConfigError
+from recursia.model import RecursiveModel
+from recursia.plugins import Registry, get_registry
+from recursia.task import Task
+
+
+def make_task(name: str, options: dict, registry: Registry | None = None) -> Task:
+    """Instantiate task ``name`` with validated ``options`` (ConfigError on bad options)."""
+    cls = (registry or get_registry()).task(name)
+    try:
+        opts = cls.Options(**options)
+    except ValidationError as e:
+        raise ConfigError(format_validation_error(e, f"task_options of '{name}'")) from None
+    return cls(opts)
+
+
+def make_model(cfg: RunConfig, task: Task, num_puzzle_ids: int,
+               registry: Registry | None = None) -> RecursiveModel:
+    """A freshly initialised model for ``task`` with the mixer named in the config."""
+    factory = (registry or get_registry()).mixer(cfg.model.mixer)
+    return RecursiveModel(cfg.model, task.vocab_size, task.seq_len, num_puzzle_ids, factory)

@@ -1,0 +1,40 @@
+"""``recursia data build TASK``: generate or import a dataset in the official layout."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from recursia import config as C
+from recursia.build import make_task
+from recursia.task import DataBuildRequest
+
+app = typer.Typer(no_args_is_help=True, help="Build and import datasets.")
+
+
+@app.command("build")
+def build_command(
+    task: str = typer.Argument(..., help="task name"),
+    out: Path = typer.Option(..., help="output folder (gets train/ and test/)"),
+    source: str = typer.Option("generate", help="generate | csv:PATH | official:PATH (task-dependent)"),
+    train_size: int = typer.Option(1000, help="train puzzles (before augmentation)"),
+    test_size: int = typer.Option(1000, help="test puzzles (never augmented)"),
+    aug: int = typer.Option(0, help="stored augmented copies per train puzzle"),
+    seed: int = typer.Option(0, help="random seed"),
+    subsample: int = typer.Option(None, help="use a seeded random subset of N imported puzzles"),
+    size: int = typer.Option(None, help="puzzle size (task option 'size')"),
+    options: list[str] = typer.Option([], "--set", help="task option, e.g. --set size=6"),
+) -> None:
+    """Build TASK's train and test splits into --out."""
+    opts: dict = {}
+    for item in options:
+        opts = C.deep_merge(opts, C.parse_override(item))
+    if size is not None:
+        opts["size"] = size
+    task_obj = make_task(task, opts)
+    req = DataBuildRequest(out=out, source=source, train_size=train_size, test_size=test_size,
+                           aug=aug, seed=seed, subsample=subsample)
+    summary = task_obj.build_dataset(req)
+    print(json.dumps({"out": str(out), "task": task_obj.describe()} | summary, indent=1, default=str))

@@ -1,0 +1,173 @@
+"""Run configuration: pydantic models, YAML/JSON files and dotted ``--set`` overrides.
+
+A run is described by :class:`RunConfig`; every key is validated and a bad key or
+value reports every error at once (:class:`recursia.errors.ConfigError`).
+Resolution order: defaults < task preset < config file < ``--set`` overrides.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from recursia.errors import ConfigError
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ModelConfig(_Strict):
+    """The network and the recursion (DESIGN.md section 4).
+
+    ``T``/``n`` are the official ``H_cycles``/``L_cycles``; ``halt_max_steps`` is N_sup.
+    HRM is ``separate_nets=True, one_step_grad=True, act_continue=True, n_layers=4``.
+    """
+
+    mixer: str = "mlp"
+    mixer_options: dict[str, Any] = Field(default_factory=dict)
+    hidden_size: int = Field(512, gt=0)
+    n_layers: int = Field(2, gt=0)
+    expansion: float = Field(4.0, gt=0)
+    num_heads: int = Field(8, gt=0)
+    T: int = Field(3, ge=1, description="cycles per supervision step (official H_cycles)")
+    n: int = Field(6, ge=1, description="z-updates per cycle (official L_cycles)")
+    puzzle_emb_ndim: int | None = Field(None, ge=0, description="puzzle embedding size; None = hidden_size")
+    puzzle_emb_len: int | None = Field(16, ge=0, description="prefix positions; None = ceil(ndim / hidden)")
+    rms_norm_eps: float = 1e-5
+    rope_theta: float = 10000.0
+    swiglu_multiple: int = Field(256, ge=1, description="SwiGLU inner width rounded up to this (official 256)")
+    halt_max_steps: int = Field(16, ge=1, description="N_sup: supervision steps per example")
+    halt_exploration_prob: float = Field(0.1, ge=0, le=1)
+    separate_nets: bool = Field(False, description="HRM: a z-net and a y-net instead of one shared net")
+    one_step_grad: bool = Field(False, description="HRM: gradient only through the last z and y update")
+    act_continue: bool = Field(False, description="HRM: Q-learning halting with a continue logit")
+
+
+class TrainConfig(_Strict):
+    """Optimisation and the training loop."""
+
+    steps: int = Field(1000, ge=0, description="optimizer steps (one supervision step each)")
+    batch_size: int = Field(768, gt=0, description="global batch: slots of the training carry")
+    lr: float = 1e-4
+    weight_decay: float = 1.0
+    beta1: float = 0.9
+    beta2: float = 0.95
+    warmup_steps: int = Field(2000, ge=0)
+    optimizer: Literal["adam_atan2", "adamw"] = "adam_atan2"
+    puzzle_emb_lr: float = 1e-4
+    puzzle_emb_weight_decay: float = 1.0
+    loss: Literal["stablemax", "softmax"] = "stablemax"
+    ema: bool = True
+    ema_rate: float = Field(0.999, ge=0, lt=1)
+    seed: int = 0
+    eval_every: int = Field(0, ge=0, description="evaluate every N steps (0 = only at the end)")
+    eval_limit: int | None = Field(512, description="test examples per periodic evaluation")
+    checkpoint_every: int = Field(500, ge=1)
+    log_every: int = Field(10, ge=1)
+    compile: bool = False
+    dtype: Literal["float32", "bfloat16"] = "float32"
+    threads: int | None = Field(None, description="torch CPU threads (None = torch default)")
+
+
+class DataConfig(_Strict):
+    """Where the dataset is; built into the cache when ``path`` is None."""
+
+    path: str | None = None
+    train_size: int | None = None
+    test_size: int | None = None
+    aug: int | None = None
+    seed: int = 0
+
+
+class RunConfig(_Strict):
+    """A whole run: task, model, training and data."""
+
+    task: str
+    task_options: dict[str, Any] = Field(default_factory=dict)
+    preset: str | None = None
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    train: TrainConfig = Field(default_factory=TrainConfig)
+    data: DataConfig = Field(default_factory=DataConfig)
+
+
+def format_validation_error(err: ValidationError, where: str) -> str:
+    """All pydantic errors on one line: ``where: a.b: msg; c: msg``."""
+    parts = []
+    for e in err.errors():
+        loc = ".".join(str(x) for x in e["loc"]) or "(top)"
+        msg = "unknown key" if e["type"] == "extra_forbidden" else e["msg"]
+        parts.append(f"{loc}: {msg}")
+    return f"{where}: " + "; ".join(parts)
+
+
+def deep_merge(base: dict, over: dict) -> dict:
+    """A copy of ``base`` with ``over`` merged in recursively (dicts merge, values replace)."""
+    out = dict(base)
+    for k, v in over.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = deep_merge(out[k], v)
+        else:
+            out[k] = v
+    return out
+
+
+def parse_override(item: str) -> dict:
+    """``"train.lr=3e-4"`` -> ``{"train": {"lr": 0.0003}}`` (value parsed as YAML)."""
+    if "=" not in item:
+        raise ConfigError(f"--set {item!r}: expected key=value")
+    key, raw = item.split("=", 1)
+    key = key.strip()
+    if not key or any(not p for p in key.split(".")):
+        raise ConfigError(f"--set {item!r}: empty key")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError:
+        value = raw
+    out: dict = {}
+    cur = out
+    parts = key.split(".")
+    for p in parts[:-1]:
+        cur = cur.setdefault(p, {})
+    cur[parts[-1]] = value
+    return out
+
+
+def load_file(path: str | Path) -> dict:
+    """Read a YAML or JSON config file into a dict; ConfigError on a missing/bad file."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: config file not found")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{path}: not valid YAML/JSON ({str(e).splitlines()[0]})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level")
+    return data
+
+
+def validate(data: dict, where: str = "config") -> RunConfig:
+    """Validate a nested dict into a RunConfig; ConfigError listing every problem."""
+    try:
+        return RunConfig.model_validate(data)
+    except ValidationError as e:
+        raise ConfigError(format_validation_error(e, where)) from None
+
+
+def save(cfg: RunConfig, path: Path) -> None:
+    """Write the resolved config as JSON."""
+    path.write_text(json.dumps(cfg.model_dump(), indent=2))
+
+
+def load_json(path: Path) -> RunConfig:
+    """Read a run's ``config.json``."""
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as e:
+        raise ConfigError(f"{path}: unreadable config ({e})") from None
+    return validate(data, str(path))

@@ -1,0 +1,155 @@
+"""Datasets on disk in the official HRM/TRM "puzzle dataset" layout.
+
+A split folder (``DIR/train``, ``DIR/test``) holds ``dataset.json`` and, for the set
+``all``, the arrays ``all__inputs.npy`` and ``all__labels.npy`` (examples x seq_len,
+uint8 tokens), ``all__puzzle_identifiers.npy`` (per puzzle, int32),
+``all__puzzle_indices.npy`` (#puzzles+1, int32: each puzzle's example range) and
+``all__group_indices.npy`` (#groups+1, int32: each group's puzzle range; a group is one
+original puzzle and its stored augmentations). ``.npy`` files are read with
+``allow_pickle=False`` and memory-mapped, so no pickle is ever involved.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from recursia.errors import DatasetError
+
+ARRAYS = ("inputs", "labels", "puzzle_identifiers", "puzzle_indices", "group_indices")
+IGNORE_LABEL = -100
+
+
+@dataclass
+class Split:
+    """One split of a dataset, arrays memory-mapped.
+
+    Attributes:
+        meta: the ``dataset.json`` content.
+        inputs, labels: (examples, seq_len) token arrays.
+        puzzle_identifiers: (puzzles,) embedding id of each puzzle.
+        puzzle_indices: (puzzles+1,) example range of each puzzle.
+        group_indices: (groups+1,) puzzle range of each group.
+    """
+
+    meta: dict
+    inputs: np.ndarray
+    labels: np.ndarray
+    puzzle_identifiers: np.ndarray
+    puzzle_indices: np.ndarray
+    group_indices: np.ndarray
+
+    @property
+    def num_examples(self) -> int:
+        """Number of examples (rows)."""
+        return int(self.inputs.shape[0])
+
+    @property
+    def num_groups(self) -> int:
+        """Number of groups (original puzzles)."""
+        return int(self.group_indices.shape[0] - 1)
+
+    def example_puzzle_ids(self) -> np.ndarray:
+        """(examples,) the puzzle identifier of each example."""
+        counts = np.diff(self.puzzle_indices)
+        return np.repeat(np.asarray(self.puzzle_identifiers), counts)
+
+    def torch_labels(self, rows: np.ndarray) -> np.ndarray:
+        """Labels of ``rows`` as int64 with the ignore id mapped to -100."""
+        lab = np.asarray(self.labels[rows]).astype(np.int64)
+        lab[lab == self.meta.get("ignore_label_id", 0)] = IGNORE_LABEL
+        return lab
+
+
+def write_split(folder: Path, inputs: np.ndarray, labels: np.ndarray, *,
+                vocab_size: int, group_sizes: list[int] | np.ndarray | None = None,
+                puzzle_identifiers: np.ndarray | None = None,
+                num_puzzle_identifiers: int = 1, extra_meta: dict | None = None) -> None:
+    """Write one split (one example per puzzle) in the official layout.
+
+    ``group_sizes[g]`` is the number of consecutive puzzles in group ``g`` (an original
+    puzzle and its stored augmentations); default: every puzzle its own group.
+    Files are written to temporary names and renamed, so a killed build leaves no
+    half-written array under the final name.
+    """
+    inputs = np.asarray(inputs)
+    labels = np.asarray(labels)
+    if inputs.shape != labels.shape or inputs.ndim != 2:
+        raise DatasetError(f"{folder}: inputs {inputs.shape} and labels {labels.shape} must be equal 2-D shapes")
+    n, seq_len = inputs.shape
+    if group_sizes is None:
+        group_sizes = np.ones(n, dtype=np.int64)
+    group_sizes = np.asarray(group_sizes, dtype=np.int64)
+    if group_sizes.sum() != n:
+        raise DatasetError(f"{folder}: group sizes add up to {group_sizes.sum()}, not {n} puzzles")
+    if puzzle_identifiers is None:
+        puzzle_identifiers = np.zeros(n, dtype=np.int32)
+    folder.mkdir(parents=True, exist_ok=True)
+    arrays = {
+        "inputs": inputs.astype(np.uint8),
+        "labels": labels.astype(np.uint8),
+        "puzzle_identifiers": np.asarray(puzzle_identifiers, dtype=np.int32),
+        "puzzle_indices": np.arange(n + 1, dtype=np.int32),
+        "group_indices": np.concatenate([[0], np.cumsum(group_sizes)]).astype(np.int32),
+    }
+    meta = {
+        "pad_id": 0, "ignore_label_id": 0, "blank_identifier_id": 0,
+        "vocab_size": int(vocab_size), "seq_len": int(seq_len),
+        "num_puzzle_identifiers": int(num_puzzle_identifiers),
+        "total_groups": int(len(group_sizes)), "mean_puzzle_examples": 1.0,
+        "total_puzzles": int(n), "sets": ["all"],
+    }
+    meta.update(extra_meta or {})
+    for key, arr in arrays.items():
+        tmp = folder / f"all__{key}.tmp.npy"
+        np.save(tmp, arr, allow_pickle=False)
+        os.replace(tmp, folder / f"all__{key}.npy")
+    tmp = folder / "dataset.json.tmp"
+    tmp.write_text(json.dumps(meta, indent=1))
+    os.replace(tmp, folder / "dataset.json")
+
+
+def read_split(folder: str | Path, mmap: bool = True) -> Split:
+    """Read one split folder; raises DatasetError naming the missing or bad file."""
+    folder = Path(folder)
+    meta_path = folder / "dataset.json"
+    if not meta_path.is_file():
+        raise DatasetError(f"{folder}: no dataset.json (not a dataset split folder)")
+    try:
+        meta = json.loads(meta_path.read_text())
+    except json.JSONDecodeError as e:
+        raise DatasetError(f"{meta_path}: not valid JSON ({e.msg}, line {e.lineno})") from None
+    for key in ("vocab_size", "seq_len"):
+        if key not in meta:
+            raise DatasetError(f"{meta_path}: missing key '{key}'")
+    arrays = {}
+    for key in ARRAYS:
+        path = folder / f"all__{key}.npy"
+        if not path.is_file():
+            raise DatasetError(f"{folder}: missing {path.name}")
+        try:
+            arrays[key] = np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
+        except ValueError as e:
+            raise DatasetError(f"{path}: unreadable array ({e})") from None
+    split = Split(meta=meta, **arrays)
+    if split.inputs.shape != split.labels.shape or split.inputs.ndim != 2:
+        raise DatasetError(f"{folder}: inputs {split.inputs.shape} and labels {split.labels.shape} differ")
+    if split.inputs.shape[1] != meta["seq_len"]:
+        raise DatasetError(f"{folder}: seq_len {meta['seq_len']} in dataset.json but arrays have {split.inputs.shape[1]}")
+    if int(split.puzzle_indices[-1]) != split.num_examples:
+        raise DatasetError(f"{folder}: puzzle_indices end at {int(split.puzzle_indices[-1])}, not {split.num_examples}")
+    return split
+
+
+def find_split(data_dir: str | Path, name: str) -> Path:
+    """The folder of split ``name`` under ``data_dir`` (or ``data_dir`` itself if it is one)."""
+    data_dir = Path(data_dir)
+    if (data_dir / name / "dataset.json").is_file():
+        return data_dir / name
+    if (data_dir / "dataset.json").is_file():
+        return data_dir
+    raise DatasetError(f"{data_dir}: no '{name}' split (expected {data_dir / name / 'dataset.json'})")

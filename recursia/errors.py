@@ -1,0 +1,29 @@
+"""User-facing errors: one line that says what is wrong and where."""
+
+
+class RecursiaError(Exception):
+    """An error caused by the user's input (file, config, checkpoint, plugin).
+
+    The CLI prints ``str(error)`` on one line and exits with code 2; no traceback
+    unless ``--debug`` is given.
+    """
+
+
+class PuzzleError(RecursiaError):
+    """A puzzle that cannot be parsed or is invalid (wrong shape, contradictory givens)."""
+
+
+class ConfigError(RecursiaError):
+    """A configuration with unknown keys or values of the wrong type."""
+
+
+class CheckpointError(RecursiaError):
+    """A checkpoint or run directory that is missing, corrupt or of another task."""
+
+
+class DatasetError(RecursiaError):
+    """A dataset folder or import file that is missing or malformed."""
+
+
+class PluginError(RecursiaError):
+    """A plugin that clashes with another one or registers something malformed."""

@@ -1,0 +1,203 @@
+"""The recursion engine: TRM, and HRM as a configuration of it (DESIGN.md section 4).
+
+State names follow the TRM paper: ``y`` is the answer state (official ``z_H``), ``z``
+the latent reasoning state (official ``z_L``). One supervision step runs ``T`` cycles
+of ``n`` z-updates ``z = f(z + y + x)`` and one y-update ``y = f(y + z)``; gradients
+flow through the last cycle only (TRM) or through the last z- and y-update only
+(``one_step_grad``, HRM). The carry holds the states and the data of every slot.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields, replace
+from typing import Callable
+
+import torch
+from torch import nn
+
+from recursia.config import ModelConfig
+from recursia.model.embedding import InputEmbedding
+from recursia.model.layers import linear, trunc_normal_
+from recursia.model.net import ReasoningNet
+
+
+@dataclass
+class Carry:
+    """Per-slot state carried across supervision steps.
+
+    y, z: (B, S, D) answer and latent states; steps: (B,) int32 steps taken;
+    halted: (B,) bool; inputs, labels: (B, L) int64 (labels -100 = ignored);
+    puzzle_ids: (B,) int64.
+    """
+
+    y: torch.Tensor
+    z: torch.Tensor
+    steps: torch.Tensor
+    halted: torch.Tensor
+    inputs: torch.Tensor
+    labels: torch.Tensor
+    puzzle_ids: torch.Tensor
+
+    def tensors(self) -> dict[str, torch.Tensor]:
+        """The fields as a flat dict (for checkpoints)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+@dataclass
+class StepOutput:
+    """What one supervision step produces: logits (B, L, V), q_halt (B,), q_continue (B,)."""
+
+    logits: torch.Tensor
+    q_halt: torch.Tensor
+    q_continue: torch.Tensor
+
+
+class RecursiveModel(nn.Module):
+    """A TRM/HRM model for one task shape.
+
+    Args:
+        cfg: the model configuration.
+        vocab_size, seq_len: the task's token count and sequence length L.
+        num_puzzle_ids: rows of the puzzle-embedding table.
+        mixer_factory: the registered factory of ``cfg.mixer``.
+    """
+
+    def __init__(self, cfg: ModelConfig, vocab_size: int, seq_len: int, num_puzzle_ids: int,
+                 mixer_factory: Callable):
+        super().__init__()
+        self.cfg = cfg
+        d = cfg.hidden_size
+        ndim = d if cfg.puzzle_emb_ndim is None else cfg.puzzle_emb_ndim
+        prefix = math.ceil(ndim / d) if cfg.puzzle_emb_len is None else cfg.puzzle_emb_len
+        if ndim > prefix * d:
+            raise ValueError(f"puzzle_emb_ndim {ndim} does not fit in {prefix} prefix positions of {d}")
+        self.vocab_size, self.seq_len, self.prefix_len = vocab_size, seq_len, prefix
+        self.total_len = prefix + seq_len
+        self.embed = InputEmbedding(vocab_size, d, num_puzzle_ids, ndim, prefix)
+        self.net = ReasoningNet(cfg, self.total_len, mixer_factory)
+        self.net_y = ReasoningNet(cfg, self.total_len, mixer_factory) if cfg.separate_nets else None
+        self.lm_head = linear(d, vocab_size)
+        self.q_head = linear(d, 2, bias=True)  # [q_halt, q_continue]
+        with torch.no_grad():
+            self.q_head.weight.zero_()
+            self.q_head.bias.fill_(-5.0)
+        self.register_buffer("y_init", trunc_normal_(torch.empty(d), std=1.0))
+        self.register_buffer("z_init", trunc_normal_(torch.empty(d), std=1.0))
+
+    # --- the recursion --------------------------------------------------------------
+    def _f_z(self, z: torch.Tensor, y: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        return self.net(z, y + x)
+
+    def _f_y(self, y: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        return (self.net_y or self.net)(y, z)
+
+    def _cycle(self, y: torch.Tensor, z: torch.Tensor, x: torch.Tensor):
+        for _ in range(self.cfg.n):
+            z = self._f_z(z, y, x)
+        return self._f_y(y, z), z
+
+    def recurse(self, y: torch.Tensor, z: torch.Tensor, x: torch.Tensor):
+        """One supervision step on states y, z (B, S, D) with input x; returns new (y, z).
+
+        Only the last cycle (or, with ``one_step_grad``, the last z- and y-update) is
+        under gradient; the incoming states are treated as constants.
+        """
+        cfg = self.cfg
+        if cfg.one_step_grad:
+            with torch.no_grad():
+                for i in range(cfg.T):
+                    for j in range(cfg.n - (1 if i == cfg.T - 1 else 0)):
+                        z = self._f_z(z, y, x)
+                    if i < cfg.T - 1:
+                        y = self._f_y(y, z)
+            z = self._f_z(z, y, x)
+            return self._f_y(y, z), z
+        with torch.no_grad():
+            for _ in range(cfg.T - 1):
+                y, z = self._cycle(y, z, x)
+        return self._cycle(y, z, x)
+
+    def heads(self, y: torch.Tensor) -> StepOutput:
+        """Logits over the task positions and halting logits read at position 0."""
+        logits = self.lm_head(y)[:, self.prefix_len:]  # (B, L, V)
+        q = self.q_head(y[:, 0]).float()  # (B, 2)
+        return StepOutput(logits=logits, q_halt=q[:, 0], q_continue=q[:, 1])
+
+    def forward(self, carry: Carry) -> tuple[Carry, StepOutput]:
+        """One supervision step for every slot; the returned carry's y, z are detached.
+
+        ``steps`` and ``halted`` are not changed here (see :meth:`update_halting`).
+        """
+        x = self.embed(carry.inputs, carry.puzzle_ids)  # (B, S, D)
+        y, z = self.recurse(carry.y.detach(), carry.z.detach(), x)
+        out = self.heads(y)
+        return replace(carry, y=y.detach(), z=z.detach()), out
+
+    # --- carry management -------------------------------------------------------------
+    def initial_carry(self, batch_size: int, device: torch.device | str | None = None) -> Carry:
+        """An all-halted carry (every slot is filled and reset on the next step)."""
+        device = device or self.y_init.device
+        d = self.cfg.hidden_size
+        zeros = torch.zeros(batch_size, self.total_len, d, device=device)
+        return Carry(
+            y=zeros, z=zeros.clone(),
+            steps=torch.zeros(batch_size, dtype=torch.int32, device=device),
+            halted=torch.ones(batch_size, dtype=torch.bool, device=device),
+            inputs=torch.zeros(batch_size, self.seq_len, dtype=torch.long, device=device),
+            labels=torch.full((batch_size, self.seq_len), -100, dtype=torch.long, device=device),
+            puzzle_ids=torch.zeros(batch_size, dtype=torch.long, device=device),
+        )
+
+    def refill(self, carry: Carry, inputs: torch.Tensor, labels: torch.Tensor | None,
+               puzzle_ids: torch.Tensor) -> Carry:
+        """Halted slots take the rows of ``inputs``/``labels``/``puzzle_ids`` at the same
+        slot index (official semantics) and are reset to ``y_init, z_init``, 0 steps."""
+        h = carry.halted
+        hv = h.view(-1, 1, 1)
+        new_labels = carry.labels if labels is None else torch.where(h[:, None], labels, carry.labels)
+        return Carry(
+            y=torch.where(hv, self.y_init.to(carry.y.dtype), carry.y),
+            z=torch.where(hv, self.z_init.to(carry.z.dtype), carry.z),
+            steps=torch.where(h, torch.zeros_like(carry.steps), carry.steps),
+            halted=torch.zeros_like(h),
+            inputs=torch.where(h[:, None], inputs, carry.inputs),
+            labels=new_labels,
+            puzzle_ids=torch.where(h, puzzle_ids, carry.puzzle_ids),
+        )
+
+    def update_halting(self, carry: Carry, out: StepOutput, training: bool,
+                       generator: torch.Generator | None = None) -> Carry:
+        """Count the step and decide which slots halt (official ACT rules).
+
+        Always: halt at ``halt_max_steps``. In training only: also halt when
+        ``q_halt > 0`` (or ``q_halt > q_continue`` with ``act_continue``), except that
+        with probability ``halt_exploration_prob`` a slot draws a minimum step count
+        from U{2..halt_max_steps} that blocks halting before it (drawn every step).
+        """
+        cfg = self.cfg
+        with torch.no_grad():
+            steps = carry.steps + 1
+            halted = steps >= cfg.halt_max_steps
+            if training and cfg.halt_max_steps > 1:
+                q = out.q_halt.detach()
+                wants = q > out.q_continue.detach() if cfg.act_continue else q > 0
+                halted = halted | wants
+                explore = torch.rand(q.shape, generator=generator, device="cpu").to(q.device)
+                min_steps = torch.randint(2, cfg.halt_max_steps + 1, q.shape, generator=generator,
+                                          device="cpu").to(q.device)
+                min_steps = (explore < cfg.halt_exploration_prob) * min_steps
+                halted = halted & (steps >= min_steps)
+        return replace(carry, steps=steps.to(torch.int32), halted=halted)
+
+    def act_step(self, carry: Carry, inputs: torch.Tensor, puzzle_ids: torch.Tensor,
+                 labels: torch.Tensor | None = None, training: bool = False,
+                 generator: torch.Generator | None = None) -> tuple[Carry, StepOutput]:
+        """The official ACT call: refill halted slots from the batch, step, update halting."""
+        carry = self.refill(carry, inputs, labels, puzzle_ids)
+        carry, out = self(carry)
+        return self.update_halting(carry, out, training, generator), out
+
+    def num_parameters(self) -> int:
+        """Trainable parameters (the puzzle-embedding table is a buffer, not counted)."""
+        return sum(p.numel() for p in self.parameters() if p.requires_grad)

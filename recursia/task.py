@@ -1,0 +1,144 @@
+"""The Task contract: what a task plugin provides to the task-agnostic core.
+
+A task is registered as a *class* (a subclass of :class:`Task`); the core builds an
+instance from the run's task options, e.g. ``SudokuTask(SudokuTask.Options(size=6))``.
+Everything the core needs to train, evaluate and solve goes through this class, so the
+core never names a task.
+
+Token conventions (shared with the official HRM/TRM datasets): token 0 is PAD; labels
+use 0 for "ignored" on disk (the loader turns it into -100).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict
+
+from recursia.data.augment import Augmentation
+
+
+class TaskOptions(BaseModel):
+    """Base class of a task's options (validated; unknown keys are an error)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+@dataclass
+class DataBuildRequest:
+    """What ``recursia data build TASK`` asks of a task.
+
+    ``source`` is ``"generate"`` or ``"<kind>:<path>"`` (e.g. ``"csv:x.csv"``,
+    ``"official:DIR"``); a task raises :class:`recursia.errors.DatasetError` for a
+    source it does not know.
+    """
+
+    out: Path
+    source: str = "generate"
+    train_size: int = 1000
+    test_size: int = 1000
+    aug: int = 0
+    seed: int = 0
+    subsample: int | None = None
+
+
+class Task:
+    """Base class of every task plugin; subclasses fill in the class attributes and methods.
+
+    Class attributes:
+        name: registry name (``recursia train --task NAME``).
+        Options: the pydantic model of this task's options.
+        description: one line for ``recursia plugins``.
+    """
+
+    name: ClassVar[str]
+    Options: ClassVar[type[TaskOptions]] = TaskOptions
+    description: ClassVar[str] = ""
+
+    def __init__(self, options: TaskOptions | None = None):
+        self.options = options if options is not None else self.Options()
+
+    # --- shapes -----------------------------------------------------------------
+    @property
+    def vocab_size(self) -> int:
+        """Number of token ids (PAD=0 included)."""
+        raise NotImplementedError
+
+    @property
+    def seq_len(self) -> int:
+        """Number of task tokens per example (without the puzzle-embedding prefix)."""
+        raise NotImplementedError
+
+    # --- puzzles ----------------------------------------------------------------
+    def parse(self, puzzle: Any) -> np.ndarray:
+        """Turn the ``puzzle`` field of a puzzle.json into input tokens ``(seq_len,)`` int64.
+
+        Raises :class:`recursia.errors.PuzzleError` with a message a person can act on.
+        """
+        raise NotImplementedError
+
+    def check(self, inputs: np.ndarray, answer: np.ndarray) -> bool:
+        """Whether predicted tokens ``answer (seq_len,)`` are a valid answer to ``inputs``."""
+        raise NotImplementedError
+
+    def decode(self, inputs: np.ndarray, answer: np.ndarray) -> Any:
+        """The answer tokens in the task's natural, JSON-serialisable form."""
+        raise NotImplementedError
+
+    def render(self, inputs: np.ndarray, answer: np.ndarray | None = None,
+               changed: np.ndarray | None = None) -> str:
+        """Text picture of a puzzle, or of its answer when given.
+
+        ``changed`` is a boolean ``(seq_len,)`` mask of cells to mark (e.g. cells that
+        changed since the previous supervision step).
+        """
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        """One line naming the task and its options, printed at the start of training."""
+        return f"{self.name} {self.options.model_dump()}"
+
+    def compatible(self, other_options: dict) -> str | None:
+        """Why a checkpoint trained with ``other_options`` cannot serve this puzzle, or None.
+
+        Called by ``solve`` with the checkpoint's task options and a task instance built
+        from the puzzle file; the default compares the options for equality.
+        """
+        mine = self.options.model_dump()
+        theirs = self.Options(**other_options).model_dump()
+        if mine != theirs:
+            return f"the checkpoint was trained with {theirs}, this puzzle needs {mine}"
+        return None
+
+    def options_for_puzzle(self, puzzle: Any) -> dict:
+        """Task options implied by a puzzle (e.g. its size); default: the current ones."""
+        return self.options.model_dump()
+
+    # --- data -------------------------------------------------------------------
+    def build_dataset(self, request: DataBuildRequest) -> dict:
+        """Build ``request.out/train`` and ``request.out/test`` in the official layout.
+
+        Returns a small JSON-able summary (counts, timings) to print.
+        """
+        raise NotImplementedError
+
+    def default_dataset(self, cache_dir: Path, seed: int) -> DataBuildRequest:
+        """The dataset ``recursia train`` builds when no ``--data`` is given."""
+        return DataBuildRequest(out=cache_dir, seed=seed)
+
+    def augmentations(self) -> list[Augmentation]:
+        """The invertible augmentations used when storing augmented train sets."""
+        return []
+
+    # --- configuration ----------------------------------------------------------
+    def presets(self) -> dict[str, dict]:
+        """Named config overrides (nested dicts): at least ``paper`` and ``small``.
+
+        A preset may set ``task_options`` too (e.g. the small preset's puzzle size).
+        """
+        return {}
+
+    default_mixer: ClassVar[str] = "attention"

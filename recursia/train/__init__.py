@@ -1,0 +1,1 @@
+"""Training: losses, optimizers, EMA, checkpoints and the deep-supervision loop."""

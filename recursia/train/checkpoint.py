@@ -1,0 +1,161 @@
+"""Run directories and checkpoints: safetensors + JSON only, written atomically.
+
+A run directory holds ``config.json`` (the resolved RunConfig), ``model.safetensors``
+(the weights to evaluate: EMA when enabled; metadata: recursia version, task, task
+options, mixer, plugin versions, shapes), ``train_state.safetensors`` (everything to
+resume: raw weights, optimizer moments, the training carry, RNG states; scalars in its
+metadata) and ``metrics.jsonl``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, safe_open, save_file
+
+import recursia
+from recursia.build import make_model, make_task
+from recursia.config import RunConfig, load_json
+from recursia.errors import CheckpointError, RecursiaError
+from recursia.model import RecursiveModel
+from recursia.plugins import get_registry
+from recursia.task import Task
+
+MODEL_FILE = "model.safetensors"
+STATE_FILE = "train_state.safetensors"
+CONFIG_FILE = "config.json"
+
+
+def atomic_save(tensors: dict[str, torch.Tensor], path: Path, metadata: dict[str, str]) -> None:
+    """Write a safetensors file under a temporary name, then rename it over ``path``."""
+    tmp = path.with_name(path.name + ".tmp")
+    save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, str(tmp), metadata=metadata)
+    os.replace(tmp, path)
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write a text file atomically."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def model_metadata(cfg: RunConfig, model: RecursiveModel, num_puzzle_ids: int) -> dict[str, str]:
+    """The metadata stored in ``model.safetensors`` (all values strings)."""
+    reg = get_registry()
+    return {
+        "recursia_version": recursia.__version__,
+        "task": cfg.task,
+        "task_options": json.dumps(cfg.task_options),
+        "mixer": cfg.model.mixer,
+        "plugins": json.dumps({p.name: p.version for p in reg.plugins}),
+        "vocab_size": str(model.vocab_size),
+        "seq_len": str(model.seq_len),
+        "num_puzzle_ids": str(num_puzzle_ids),
+    }
+
+
+def save_model(run_dir: Path, cfg: RunConfig, model: RecursiveModel,
+               weights: dict[str, torch.Tensor] | None = None) -> None:
+    """Write ``config.json`` and ``model.safetensors``; ``weights`` overrides parameters (EMA)."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    state = dict(model.state_dict())
+    state.update(weights or {})
+    num_ids = model.embed.puzzle.weight.shape[0] if model.embed.puzzle is not None else 0
+    atomic_write_text(run_dir / CONFIG_FILE, json.dumps(cfg.model_dump(), indent=2))
+    atomic_save(state, run_dir / MODEL_FILE, model_metadata(cfg, model, num_ids))
+
+
+def read_metadata(path: Path) -> dict[str, str]:
+    """The metadata of a safetensors file; CheckpointError when unreadable."""
+    try:
+        with safe_open(str(path), "pt") as f:
+            return dict(f.metadata() or {})
+    except (SafetensorError, OSError, ValueError) as e:
+        raise CheckpointError(f"{path}: not a readable safetensors file ({e})") from None
+
+
+def read_tensors(path: Path) -> dict[str, torch.Tensor]:
+    """All tensors of a safetensors file; CheckpointError when missing or corrupt."""
+    if not path.is_file():
+        raise CheckpointError(f"{path}: file not found")
+    try:
+        return load_file(str(path))
+    except (SafetensorError, OSError, ValueError) as e:
+        raise CheckpointError(f"{path}: corrupt or unreadable checkpoint ({e})") from None
+
+
+@dataclass
+class LoadedRun:
+    """A run directory loaded for evaluation or solving."""
+
+    run_dir: Path
+    cfg: RunConfig
+    task: Task
+    model: RecursiveModel
+    metadata: dict[str, str]
+
+
+def load_run(run_dir: str | Path, device: str | torch.device = "cpu") -> LoadedRun:
+    """Load ``config.json`` + ``model.safetensors`` into a model in eval mode."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise CheckpointError(f"{run_dir}: checkpoint directory not found")
+    if not (run_dir / CONFIG_FILE).is_file():
+        raise CheckpointError(f"{run_dir}: no {CONFIG_FILE} (not a recursia run directory)")
+    if not (run_dir / MODEL_FILE).is_file():
+        raise CheckpointError(f"{run_dir}: no {MODEL_FILE} (training has not saved a model yet)")
+    try:
+        cfg = load_json(run_dir / CONFIG_FILE)
+    except RecursiaError as e:
+        raise CheckpointError(str(e)) from None
+    meta = read_metadata(run_dir / MODEL_FILE)
+    task = make_task(cfg.task, cfg.task_options)
+    state = read_tensors(run_dir / MODEL_FILE)
+    num_ids = int(meta.get("num_puzzle_ids", "1"))
+    model = make_model(cfg, task, num_ids)
+    load_state(model, state, str(run_dir / MODEL_FILE))
+    model.to(device).eval()
+    return LoadedRun(run_dir, cfg, task, model, meta)
+
+
+def load_state(model: RecursiveModel, state: dict[str, torch.Tensor], where: str) -> None:
+    """Load a state dict strictly; CheckpointError naming missing/unexpected/mis-shaped keys."""
+    own = model.state_dict()
+    missing = sorted(set(own) - set(state))
+    unexpected = sorted(set(state) - set(own))
+    shapes = [k for k in own if k in state and tuple(own[k].shape) != tuple(state[k].shape)]
+    if missing or unexpected or shapes:
+        parts = []
+        if missing:
+            parts.append(f"missing {missing[:3]}")
+        if unexpected:
+            parts.append(f"unexpected {unexpected[:3]}")
+        if shapes:
+            k = shapes[0]
+            parts.append(f"shape of {k} is {tuple(state[k].shape)}, model needs {tuple(own[k].shape)}")
+        raise CheckpointError(f"{where}: weights do not fit the configured model ({'; '.join(parts)})")
+    model.load_state_dict(state)
+
+
+def latest_run(runs_dir: Path, task: str) -> Path | None:
+    """The most recently modified run directory under ``runs_dir`` trained on ``task``."""
+    if not runs_dir.is_dir():
+        return None
+    found = []
+    for d in runs_dir.iterdir():
+        cfg_path, model_path = d / CONFIG_FILE, d / MODEL_FILE
+        if not (cfg_path.is_file() and model_path.is_file()):
+            continue
+        try:
+            if json.loads(cfg_path.read_text()).get("task") == task:
+                found.append((model_path.stat().st_mtime, d))
+        except (OSError, json.JSONDecodeError):
+            continue
+    return max(found)[1] if found else None
+

@@ -1,0 +1,76 @@
+"""Optimizers in plain torch (every device): AdamATan2, and sparse SignSGD for the
+puzzle-embedding table; plus the warm-up-then-constant learning-rate schedule."""
+
+from __future__ import annotations
+
+import torch
+
+from recursia.model.embedding import PuzzleEmbedding
+
+
+class AdamATan2(torch.optim.Optimizer):
+    """Adam whose update is ``atan2(m_hat, sqrt(v_hat))``: no epsilon, bounded steps.
+
+    Per step: ``p *= 1 - lr * wd`` (decoupled weight decay), ``m = lerp(m, g, 1 - b1)``,
+    ``v = b2 * v + (1 - b2) * g^2``, ``p -= lr * atan2(m / (1 - b1^t), sqrt(v) / sqrt(1 - b2^t))``
+    (the semantics of the CUDA ``adam-atan2`` package the official code uses).
+    """
+
+    def __init__(self, params, lr: float = 1e-4, betas: tuple[float, float] = (0.9, 0.95),
+                 weight_decay: float = 0.0):
+        super().__init__(params, dict(lr=lr, betas=betas, weight_decay=weight_decay))
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        """Apply one update to every parameter with a gradient."""
+        for group in self.param_groups:
+            b1, b2 = group["betas"]
+            lr, wd = group["lr"], group["weight_decay"]
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                state = self.state[p]
+                if not state:
+                    state["step"] = torch.zeros((), dtype=torch.float32)
+                    state["exp_avg"] = torch.zeros_like(p)
+                    state["exp_avg_sq"] = torch.zeros_like(p)
+                state["step"] += 1
+                t = state["step"].item()
+                m, v = state["exp_avg"], state["exp_avg_sq"]
+                p.mul_(1 - lr * wd)
+                m.lerp_(p.grad, 1 - b1)
+                v.mul_(b2).addcmul_(p.grad, p.grad, value=1 - b2)
+                denom = v.sqrt() / (1 - b2**t) ** 0.5
+                p.add_(torch.atan2(m / (1 - b1**t), denom), alpha=-lr)
+
+
+class SparseSignSGD:
+    """SignSGD with decoupled weight decay on the puzzle-embedding rows used in a step.
+
+    For the ids of the step: ``w[ids] = w[ids] * (1 - lr * wd) - lr * sign(sum of the
+    gradients of each id)`` (official ``CastedSparseEmbeddingSignSGD``).
+    """
+
+    def __init__(self, embedding: PuzzleEmbedding, lr: float, weight_decay: float):
+        self.embedding, self.lr, self.weight_decay = embedding, lr, weight_decay
+
+    @torch.no_grad()
+    def step(self) -> None:
+        """Update the rows seen by the last training forward (no-op without one)."""
+        emb = self.embedding
+        if emb.local is None or emb.local.grad is None:
+            return
+        ids, grads = emb.local_ids, emb.local.grad  # (B,), (B, ndim)
+        uniq, inverse = ids.unique(return_inverse=True)
+        summed = torch.zeros(len(uniq), grads.shape[1], dtype=grads.dtype, device=grads.device)
+        summed.index_add_(0, inverse, grads)  # (U, ndim)
+        rows = emb.weight[uniq] * (1 - self.lr * self.weight_decay) - self.lr * summed.sign()
+        emb.weight[uniq] = rows.to(emb.weight.dtype)
+        emb.local = emb.local_ids = None
+
+
+def lr_at(step: int, base_lr: float, warmup_steps: int) -> float:
+    """Linear warm-up from 0 over ``warmup_steps``, then constant (official lr_min_ratio 1)."""
+    if warmup_steps > 0 and step < warmup_steps:
+        return base_lr * step / warmup_steps
+    return base_lr

@@ -1,0 +1,92 @@
+"""Save and restore everything a killed run needs to continue exactly (no pickle).
+
+Tensors (raw weights, EMA, optimizer moments, the training carry, RNG states) go to
+``train_state.safetensors``; scalars (step, sampler position, optimizer
+hyper-parameters) go to its metadata as JSON.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from recursia.errors import CheckpointError
+from recursia.model import Carry, RecursiveModel
+from recursia.train.checkpoint import STATE_FILE, atomic_save, read_metadata, read_tensors
+
+
+@dataclass
+class TrainState:
+    """The mutable parts of a training run."""
+
+    step: int
+    model: RecursiveModel
+    optimizer: torch.optim.Optimizer
+    ema: dict[str, torch.Tensor] | None
+    carry: Carry
+    sampler_state: dict
+    explore_rng: torch.Generator
+
+
+def _flatten_optimizer(opt: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict]:
+    sd = opt.state_dict()
+    tensors, scalars = {}, {}
+    for idx, st in sd["state"].items():
+        for key, val in st.items():
+            if isinstance(val, torch.Tensor):
+                tensors[f"opt.{idx}.{key}"] = val
+            else:
+                scalars[f"{idx}.{key}"] = val
+    return tensors, {"param_groups": sd["param_groups"], "scalars": scalars}
+
+
+def _unflatten_optimizer(tensors: dict[str, torch.Tensor], meta: dict) -> dict:
+    state: dict[int, dict] = {}
+    for name, val in tensors.items():
+        if name.startswith("opt."):
+            _, idx, key = name.split(".", 2)
+            state.setdefault(int(idx), {})[key] = val
+    for name, val in meta["scalars"].items():
+        idx, key = name.split(".", 1)
+        state.setdefault(int(idx), {})[key] = val
+    return {"state": state, "param_groups": meta["param_groups"]}
+
+
+def save_train_state(run_dir: Path, st: TrainState) -> None:
+    """Write ``train_state.safetensors`` atomically."""
+    tensors = {f"model.{k}": v for k, v in st.model.state_dict().items()}
+    opt_tensors, opt_meta = _flatten_optimizer(st.optimizer)
+    tensors.update(opt_tensors)
+    if st.ema is not None:
+        tensors.update({f"ema.{k}": v for k, v in st.ema.items()})
+    tensors.update({f"carry.{k}": v for k, v in st.carry.tensors().items()})
+    tensors["rng.torch"] = torch.get_rng_state()
+    tensors["rng.explore"] = st.explore_rng.get_state()
+    meta = {"step": str(st.step), "sampler": json.dumps(st.sampler_state), "optimizer": json.dumps(opt_meta)}
+    atomic_save(tensors, run_dir / STATE_FILE, meta)
+
+
+def load_train_state(run_dir: Path, st: TrainState) -> None:
+    """Restore ``st`` in place from ``train_state.safetensors``."""
+    path = run_dir / STATE_FILE
+    tensors = read_tensors(path)
+    meta = read_metadata(path)
+    try:
+        st.step = int(meta["step"])
+        st.sampler_state = json.loads(meta["sampler"])
+        opt_meta = json.loads(meta["optimizer"])
+        device = st.model.y_init.device
+        st.model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
+        st.optimizer.load_state_dict(_unflatten_optimizer(tensors, opt_meta))
+        if st.ema is not None:
+            for k in st.ema:
+                st.ema[k].copy_(tensors[f"ema.{k}"])
+        fields = {k[6:]: v.to(device) for k, v in tensors.items() if k.startswith("carry.")}
+        st.carry = Carry(**fields)
+        torch.set_rng_state(tensors["rng.torch"])
+        st.explore_rng.set_state(tensors["rng.explore"])
+    except (KeyError, ValueError, RuntimeError, TypeError) as e:
+        raise CheckpointError(f"{path}: incomplete or mismatched training state ({type(e).__name__}: {e})") from None
