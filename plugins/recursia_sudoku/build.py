@@ -51,10 +51,11 @@ def build_sudoku_dataset(task, request: DataBuildRequest) -> dict:
     write_split(out / "test", test[0] + 1, test[1] + 1, vocab_size=task.vocab_size)
     (out / "identifiers.json").write_text(json.dumps(["<blank>"]))
     done = time.perf_counter()
+    chosen = np.concatenate([train[0], test[0]])
     return {
         "source": request.source, "size": n, "seed": request.seed,
         "train_puzzles": len(train[0]), "train_examples": len(train_inputs), "test_puzzles": len(test[0]),
-        "mean_clues": round(float((puzzles != 0).sum(axis=1).mean()), 2) if len(puzzles) else 0.0,
+        "mean_clues": round(float((chosen != 0).sum(axis=1).mean()), 2) if len(chosen) else 0.0,
         "load_seconds": round(loaded - started, 3), "seconds": round(done - started, 3),
     }
 

@@ -28,11 +28,11 @@ def presets(task) -> dict[str, dict]:
         },
         "small": {
             "task_options": {"size": 6},
-            "model": {"hidden_size": 128, "n_layers": 2, "expansion": 4, "num_heads": 4, "T": 2, "n": 3,
-                      "halt_max_steps": 8, "puzzle_emb_len": 1},
-            "train": {"steps": 3000, "batch_size": 128, "lr": 1e-3, "weight_decay": 0.1, "warmup_steps": 100,
+            "model": {"hidden_size": 64, "n_layers": 2, "expansion": 4, "num_heads": 4, "T": 2, "n": 3,
+                      "halt_max_steps": 8, "puzzle_emb_len": 1, "swiglu_multiple": 64},
+            "train": {"steps": 1500, "batch_size": 128, "lr": 2e-3, "weight_decay": 0.1, "warmup_steps": 100,
                       "puzzle_emb_lr": 1e-3, "puzzle_emb_weight_decay": 0.1, "ema_rate": 0.99,
-                      "eval_every": 500, "checkpoint_every": 250},
-            "data": {"train_size": 10000, "test_size": 1000, "aug": 0},
+                      "eval_every": 250, "eval_limit": 300, "checkpoint_every": 250},
+            "data": {"train_size": 5000, "test_size": 1000, "aug": 3},
         },
     }

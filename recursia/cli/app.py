@@ -53,5 +53,5 @@ def main(argv: list[str] | None = None) -> None:
     except RecursiaError as e:
         if debug:
             raise
-        print(f"error: {e}", file=sys.stderr)
+        print("error: " + " ".join(str(e).split()), file=sys.stderr)  # always one line
         sys.exit(2)

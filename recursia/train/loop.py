@@ -27,6 +27,7 @@ from recursia.data.dataset import Split, find_split, read_split
 from recursia.data.sampler import EpochSampler
 from recursia.infer import evaluate
 from recursia.model import Carry, RecursiveModel
+from recursia.train.allocator import keep_freed_memory
 from recursia.train.checkpoint import STATE_FILE, atomic_write_text, save_model
 from recursia.train.ema import EMA
 from recursia.train.losses import step_loss
@@ -93,8 +94,8 @@ class Trainer:
         self.carry = self.model.initial_carry(t.batch_size, self.device)
         self.step = 0
         self.forward = torch.compile(self.model) if t.compile else self.model
-        self.autocast = (torch.autocast(self.device.type, dtype=torch.bfloat16)
-                         if t.dtype == "bfloat16" else nullcontext())
+        bf16 = t.dtype == "bfloat16" or (t.dtype == "auto" and self.device.type == "cuda")
+        self.autocast = torch.autocast(self.device.type, dtype=torch.bfloat16) if bf16 else nullcontext()
 
     # --- checkpoints ------------------------------------------------------------------
     def _state(self) -> TrainState:
@@ -191,6 +192,8 @@ def train(cfg: RunConfig, run_dir: Path, data_dir: Path, device: str | torch.dev
     t = cfg.train
     if t.threads:
         torch.set_num_threads(t.threads)
+    if t.keep_freed_memory and torch.device(device).type == "cpu":
+        keep_freed_memory()
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     trainer = Trainer(cfg, run_dir, data_dir, device)

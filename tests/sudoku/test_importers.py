@@ -282,3 +282,16 @@ def test_build_request_errors(tmp_path):
         build_sudoku_dataset(task(), DataBuildRequest(out=tmp_path, source="csv:"))
     with pytest.raises(DatasetError, match="aug must be >= 0, got -1"):
         build_sudoku_dataset(task(), DataBuildRequest(out=tmp_path, aug=-1))
+
+
+def test_generation_that_keeps_repeating_is_an_error(tmp_path, monkeypatch):
+    from recursia_sudoku import build
+
+    one = build.generator.generate(1, 4, seed=0)
+
+    def repeating(count, n, seed):
+        return one[0].repeat(count, axis=0), one[1].repeat(count, axis=0)
+
+    monkeypatch.setattr(build.generator, "generate", repeating)
+    with pytest.raises(DatasetError, match="only 1 distinct 4x4 puzzles in 40 generated, fewer than the 10 asked"):
+        build.generate_unique(10, 4, seed=0)

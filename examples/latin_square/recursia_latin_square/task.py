@@ -1,0 +1,121 @@
+"""The ``latin`` task: complete an n x n Latin square (n in 4..9).
+
+Tokens: PAD 0, blank 1, symbol ``k`` -> ``k + 1`` (vocabulary ``n + 2``), one token per
+cell in row-major order (sequence length ``n * n``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+from pydantic import Field, ValidationError
+
+from recursia.data.augment import Augmentation
+from recursia.task import DataBuildRequest, Task, TaskOptions
+from recursia_latin_square import grid
+from recursia_latin_square.augment import latin_augmentations
+
+
+class LatinOptions(TaskOptions):
+    """Options of the Latin-square task.
+
+    Attributes:
+        size: side of the square, 4 to 9.
+    """
+
+    size: int = Field(5, ge=grid.MIN_SIZE, le=grid.MAX_SIZE, description="side of the square (4..9)")
+
+
+class LatinTask(Task):
+    """Fill an n x n grid so that every row and every column holds each of 1..n once."""
+
+    name: ClassVar[str] = "latin"
+    Options: ClassVar[type[TaskOptions]] = LatinOptions
+    description: ClassVar[str] = "Latin square (4x4 to 9x9): every row and column holds each of 1..n once"
+    default_mixer: ClassVar[str] = "mlp"
+
+    @property
+    def size(self) -> int:
+        """Side of the square."""
+        return self.options.size
+
+    @property
+    def vocab_size(self) -> int:
+        """PAD, blank and the ``size`` symbols."""
+        return self.size + 2
+
+    @property
+    def seq_len(self) -> int:
+        """One token per cell."""
+        return self.size * self.size
+
+    def describe(self) -> str:
+        """E.g. ``"latin 5x5"``."""
+        return f"{self.name} {self.size}x{self.size}"
+
+    # --- puzzles ----------------------------------------------------------------
+    def parse(self, puzzle: Any) -> np.ndarray:
+        """Tokens ``(size*size,)`` int64 of one string or a list of row strings (``.``/``0`` blank).
+
+        Raises PuzzleError for a wrong shape, an unexpected character, a symbol repeated
+        in a row or column ("row 2 has two 3s") or givens that admit no completion.
+        """
+        symbols = grid.parse_puzzle(puzzle, self.size)
+        grid.validate_puzzle(symbols, self.size)
+        return grid.symbols_to_tokens(symbols)
+
+    def check(self, inputs: np.ndarray, answer: np.ndarray) -> bool:
+        """Whether ``answer`` is a complete Latin square that keeps the givens of ``inputs``."""
+        return grid.is_valid_solution(grid.tokens_to_symbols(inputs), grid.tokens_to_symbols(answer), self.size)
+
+    def decode(self, inputs: np.ndarray, answer: np.ndarray) -> list[str]:
+        """The answer as ``size`` row strings (``.`` where a cell holds no symbol)."""
+        sq = grid.tokens_to_symbols(answer).reshape(self.size, self.size)
+        return ["".join(str(v) if v else "." for v in row) for row in sq]
+
+    def render(self, inputs: np.ndarray, answer: np.ndarray | None = None,
+               changed: np.ndarray | None = None) -> str:
+        """Text square of the answer when given, else of the puzzle; ``changed`` cells get a ``*``."""
+        shown = inputs if answer is None else answer
+        return grid.render(grid.tokens_to_symbols(shown), self.size, changed)
+
+    def options_for_puzzle(self, puzzle: Any) -> dict:
+        """``{"size": n}`` from the puzzle's row or cell count; the current options if it has neither."""
+        n = grid.infer_size(puzzle)
+        return self.options.model_dump() if n is None else {"size": n}
+
+    def compatible(self, other_options: dict) -> str | None:
+        """Why a checkpoint trained with ``other_options`` cannot solve this size of square, or None."""
+        try:
+            theirs = self.Options(**other_options).size
+        except ValidationError as e:
+            return f"the checkpoint's task options {other_options} are not Latin-square options: {e.errors()[0]['msg']}"
+        if theirs == self.size:
+            return None
+        n = self.size
+        return (f"this is a {n}x{n} square but the checkpoint was trained on {theirs}x{theirs} "
+                f"(task option size={theirs}); train with --set task_options.size={n} or pass a {theirs}x{theirs} square")
+
+    # --- data -------------------------------------------------------------------
+    def build_dataset(self, request: DataBuildRequest) -> dict:
+        """Generate a dataset (see :mod:`recursia_latin_square.build`)."""
+        from recursia_latin_square.build import build_latin_dataset
+
+        return build_latin_dataset(self, request)
+
+    def default_dataset(self, cache_dir: Path, seed: int) -> DataBuildRequest:
+        """2000 train puzzles with 3 augmented copies each, 500 test puzzles."""
+        return DataBuildRequest(out=cache_dir, seed=seed, train_size=2000, test_size=500, aug=3)
+
+    def augmentations(self) -> list[Augmentation]:
+        """Symbol relabelling, row permutation, column permutation, transpose."""
+        return latin_augmentations(self.size)
+
+    # --- configuration ----------------------------------------------------------
+    def presets(self) -> dict[str, dict]:
+        """The ``paper`` and ``small`` presets (see :mod:`recursia_latin_square.presets`)."""
+        from recursia_latin_square.presets import presets
+
+        return presets()

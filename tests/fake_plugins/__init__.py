@@ -1,0 +1,1 @@
+"""Fake third-party plugins used by tests/test_plugins.py (not a real package)."""

@@ -1,0 +1,46 @@
+"""`recursia convert official`: official checkpoints become recursia run directories."""
+
+from __future__ import annotations
+
+import torch
+from safetensors.torch import load_file
+
+from recursia.infer import run_steps
+from recursia.train.checkpoint import load_run
+from tests.conftest import shared_path
+from tests.test_end_to_end import run_cli
+
+
+def test_convert_official_checkpoint_with_compile_prefix(tmp_path, capsys):
+    ref = shared_path("reference")
+    official = load_file(str(ref / "sudoku_mlp.weights.safetensors"))
+    ckpt = tmp_path / "step_100.pt"
+    torch.save({f"_orig_mod.model.{k}": v for k, v in official.items()}, ckpt)
+    out = tmp_path / "run"
+    code, stdout, err = run_cli(capsys, "convert", "official", str(ckpt), "--arch-config",
+                                str(ref / "sudoku_mlp.config.json"), "--out", str(out))
+    assert code == 0, err
+    assert "397,826 parameters" in stdout
+    run = load_run(out)
+    assert run.cfg.task == "sudoku" and run.cfg.model.mixer == "mlp" and run.cfg.model.T == 2
+    v = load_file(str(ref / "sudoku_mlp.vectors.safetensors"))
+    torch.set_num_threads(1)
+    trace = run_steps(run.model, v["inputs"].long(), v["puzzle_identifiers"].long(), max_steps=4)
+    for n in range(4):
+        assert torch.equal(trace.preds[n], v[f"step{n + 1}.logits"].argmax(-1))
+        assert (trace.q_halt[n] - v[f"step{n + 1}.q_halt_logits"]).abs().max() < 1e-4
+
+
+def test_convert_errors_are_one_line(tmp_path, capsys):
+    ref = shared_path("reference")
+    code, _, err = run_cli(capsys, "convert", "official", str(tmp_path / "none.pt"), "--arch-config",
+                           str(ref / "sudoku_mlp.config.json"), "--out", str(tmp_path / "o"))
+    assert code == 2 and "checkpoint not found" in err
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"not a checkpoint")
+    code, _, err = run_cli(capsys, "convert", "official", str(bad), "--arch-config",
+                           str(ref / "sudoku_mlp.config.json"), "--out", str(tmp_path / "o"))
+    assert code == 2 and "unreadable checkpoint" in err and err.count("\n") == 1
+    code, _, err = run_cli(capsys, "convert", "official", str(ref / "maze_attn.weights.safetensors"),
+                           "--arch-config", str(ref / "maze_attn.config.json"), "--out", str(tmp_path / "m"))
+    assert code == 2 and "pass --task" in err
