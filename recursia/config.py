@@ -8,6 +8,7 @@ Resolution order: defaults < task preset < config file < ``--set`` overrides.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -97,6 +98,25 @@ class RunConfig(_Strict):
     data: DataConfig = Field(default_factory=DataConfig)
 
 
+class _Loader(yaml.SafeLoader):
+    """YAML loader that also reads ``1e-4``/``3E+2`` as floats (YAML 1.1 needs a dot)."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)[eE][-+]?[0-9]+$"),
+    list("-+0123456789."),
+)
+
+
+def parse_value(raw: str):
+    """A command-line value as YAML: ``3`` int, ``3e-4`` float, ``true`` bool, else the string."""
+    try:
+        return yaml.load(raw, Loader=_Loader) if raw.strip() else ""
+    except yaml.YAMLError:
+        return raw
+
+
 def format_validation_error(err: ValidationError, where: str) -> str:
     """All pydantic errors on one line: ``where: a.b: msg; c: msg``."""
     parts = []
@@ -126,10 +146,7 @@ def parse_override(item: str) -> dict:
     key = key.strip()
     if not key or any(not p for p in key.split(".")):
         raise ConfigError(f"--set {item!r}: empty key")
-    try:
-        value = yaml.safe_load(raw) if raw.strip() else ""
-    except yaml.YAMLError:
-        value = raw
+    value = parse_value(raw)
     out: dict = {}
     cur = out
     parts = key.split(".")
@@ -140,14 +157,19 @@ def parse_override(item: str) -> dict:
 
 
 def load_file(path: str | Path) -> dict:
-    """Read a YAML or JSON config file into a dict; ConfigError on a missing/bad file."""
+    """Read a YAML or JSON (``.json``) config file into a dict; ConfigError on a missing/bad file."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"{path}: config file not found")
     try:
-        data = yaml.safe_load(path.read_text())
+        text = path.read_text()
+        data = json.loads(text) if path.suffix == ".json" else yaml.load(text, Loader=_Loader)
+    except json.JSONDecodeError as e:
+        raise ConfigError(f"{path}: not valid JSON ({e.msg} at line {e.lineno}, column {e.colno})") from None
     except yaml.YAMLError as e:
-        raise ConfigError(f"{path}: not valid YAML/JSON ({str(e).splitlines()[0]})") from None
+        raise ConfigError(f"{path}: not valid YAML ({str(e).splitlines()[0]})") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not a text file") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level")
     return data

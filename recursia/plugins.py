@@ -19,6 +19,7 @@ from typing import Any, Callable
 
 import pluggy
 
+import recursia
 from recursia import hookspecs
 from recursia.errors import PluginError
 
@@ -95,20 +96,9 @@ def _register_into(registry: Registry, info: PluginInfo, kind: str) -> Callable:
     return register
 
 
-def _version_of(module: str) -> str:
-    top = module.split(".")[0]
-    for dist in md.packages_distributions().get(top, []):
-        try:
-            return md.version(dist)
-        except md.PackageNotFoundError:
-            continue
-    mod = importlib.import_module(top)
-    return str(getattr(mod, "__version__", "unknown"))
-
-
-def _candidates() -> list[tuple[str, str, bool, Callable[[], Any]]]:
-    """(name, module path, builtin, loader) for every plugin to load."""
-    out = [(m.removeprefix("recursia_"), m, True, lambda m=m: importlib.import_module(m))
+def _candidates() -> list[tuple[str, str, bool, Callable[[], Any], str | None]]:
+    """(name, module path, builtin, loader, distribution version) of every plugin to load."""
+    out = [(m.removeprefix("recursia_"), m, True, lambda m=m: importlib.import_module(m), recursia.__version__)
            for m in DEFAULT_PLUGINS]
     wanted = os.environ.get(ENV_VAR)
     selected = None if wanted is None else {w.strip() for w in wanted.split(",") if w.strip()}
@@ -117,44 +107,59 @@ def _candidates() -> list[tuple[str, str, bool, Callable[[], Any]]]:
             continue
         if selected is not None and ep.name not in selected:
             continue
-        out.append((ep.name, ep.value, False, ep.load))
+        dist = getattr(ep, "dist", None)
+        out.append((ep.name, ep.value, False, ep.load, dist.version if dist is not None else None))
     return out
+
+
+def _register_plugin(pm: pluggy.PluginManager, registry: Registry, info: PluginInfo, plugin: Any) -> None:
+    """Call the plugin's hooks; on an error in one, undo what it registered and record the failure."""
+    try:
+        pm.register(plugin, name=info.name)
+    except ValueError as e:
+        raise PluginError(f"plugin '{info.name}' cannot be registered: {e}") from None
+    registry.plugins.append(info)
+    for kind in ("tasks", "mixers", "augmentations", "commands"):
+        try:
+            _call_one(pm, plugin, f"register_{kind}", _register_into(registry, info, kind))
+        except PluginError:
+            raise
+        except Exception as e:  # a broken plugin must not break the others
+            registry.failures[info.name] = f"{type(e).__name__} in register_{kind}: {e}"
+            for k, names in info.registered.items():
+                for name in names:
+                    getattr(registry, k).pop(name, None)
+                    registry.owners.pop((k, name), None)
+            registry.plugins.remove(info)
+            pm.unregister(plugin)
+            return
 
 
 def load_plugins(extra: list[tuple[str, Any]] | None = None) -> Registry:
     """Load the built-in and third-party plugins and collect what they register.
 
-    ``extra`` adds ``(name, module_or_object)`` plugins (used by tests). Import errors
-    are recorded in ``Registry.failures``; a clash of names raises PluginError.
+    ``extra`` adds ``(name, module_or_object)`` plugins (used by tests). A plugin that
+    fails to import, or whose hook raises, is left out and recorded in
+    ``Registry.failures``; a clash of names raises PluginError naming both plugins.
     """
     pm = pluggy.PluginManager(GROUP)
     pm.add_hookspecs(hookspecs)
     registry = Registry()
     loaded: list[tuple[PluginInfo, Any]] = []
-    for name, module, builtin, loader in _candidates():
+    for name, module, builtin, loader, dist_version in _candidates():
         try:
             plugin = loader()
-            version = _version_of(module)
         except Exception as e:  # a broken plugin must not break the CLI
             registry.failures[name] = f"{type(e).__name__}: {e}"
             continue
+        home = importlib.import_module(module.split(":")[0])
+        version = dist_version or str(getattr(plugin, "__version__", getattr(home, "__version__", "unknown")))
         loaded.append((PluginInfo(name, module, version, builtin), plugin))
     for name, plugin in extra or []:
         version = str(getattr(plugin, "__version__", "unknown"))
         loaded.append((PluginInfo(name, getattr(plugin, "__name__", name), version, False), plugin))
     for info, plugin in loaded:
-        try:
-            pm.register(plugin, name=info.name)
-        except ValueError as e:
-            raise PluginError(f"plugin '{info.name}' cannot be registered: {e}") from None
-        registry.plugins.append(info)
-        for kind in ("tasks", "mixers", "augmentations", "commands"):
-            try:
-                _call_one(pm, plugin, f"register_{kind}", _register_into(registry, info, kind))
-            except PluginError:
-                raise
-            except Exception as e:
-                registry.failures[info.name] = f"{type(e).__name__} in register_{kind}: {e}"
+        _register_plugin(pm, registry, info, plugin)
     return registry
 
 

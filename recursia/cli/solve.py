@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
 import typer
 
 from recursia.build import make_task
@@ -60,7 +59,7 @@ def solve_command(
             print(run.task.render(inputs, ans, changed=changed))
             prev = ans
     else:
-        print(run.task.render(inputs, sol.answer, changed=np.zeros_like(inputs, dtype=bool)))
+        print(run.task.render(inputs, sol.answer))
     verdict = "valid" if sol.valid else "NOT valid"
     how = "learned halt" if sol.halted else f"no halt before N_sup={len(sol.trace)}"
     print(f"answer is {verdict} (checker); steps: {sol.steps} ({how}); halt confidence {sol.halt_confidence:.2f}")

@@ -123,6 +123,10 @@ def read_split(folder: str | Path, mmap: bool = True) -> Split:
         meta = json.loads(meta_path.read_text())
     except json.JSONDecodeError as e:
         raise DatasetError(f"{meta_path}: not valid JSON ({e.msg}, line {e.lineno})") from None
+    except UnicodeDecodeError:
+        raise DatasetError(f"{meta_path}: not a text file") from None
+    if not isinstance(meta, dict):
+        raise DatasetError(f"{meta_path}: expected a JSON object, got {type(meta).__name__}")
     for key in ("vocab_size", "seq_len"):
         if key not in meta:
             raise DatasetError(f"{meta_path}: missing key '{key}'")
@@ -133,8 +137,8 @@ def read_split(folder: str | Path, mmap: bool = True) -> Split:
             raise DatasetError(f"{folder}: missing {path.name}")
         try:
             arrays[key] = np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
-        except ValueError as e:
-            raise DatasetError(f"{path}: unreadable array ({e})") from None
+        except (ValueError, EOFError, OSError) as e:
+            raise DatasetError(f"{path}: unreadable array ({type(e).__name__}: {e})") from None
     split = Split(meta=meta, **arrays)
     if split.inputs.shape != split.labels.shape or split.inputs.ndim != 2:
         raise DatasetError(f"{folder}: inputs {split.inputs.shape} and labels {split.labels.shape} differ")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from recursia.data.dataset import Split
+from recursia.errors import DatasetError
 
 
 class EpochSampler:
@@ -20,6 +21,10 @@ class EpochSampler:
     def __init__(self, split: Split, seed: int):
         self.group_indices = np.asarray(split.group_indices, dtype=np.int64)
         self.puzzle_indices = np.asarray(split.puzzle_indices, dtype=np.int64)
+        if len(self.group_indices) < 2 or self.puzzle_indices[-1] == 0:
+            raise DatasetError("the training split has no examples to sample")
+        if np.any(np.diff(self.puzzle_indices) == 0):
+            raise DatasetError("the training split has puzzles without examples (puzzle_indices repeats a value)")
         self.seed = seed
         self.epoch, self.pos = 0, 0
         self._order = self._epoch_order(0)

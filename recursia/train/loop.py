@@ -139,13 +139,13 @@ class Trainer:
             res = step_loss(out.logits, carry.labels, out.q_halt, t.loss,
                             out.q_continue if target is not None else None, target)
         (res.loss / t.batch_size).backward()
-        lr = lr_at(self.step, t.lr, t.warmup_steps)
+        lr = lr_at(self.step + 1, t.lr, t.warmup_steps)  # official: step counted from 1
         for group in self.optimizer.param_groups:
             group["lr"] = lr
         self.optimizer.step()
         self.optimizer.zero_grad(set_to_none=True)
         if self.sparse is not None:
-            self.sparse.lr = lr_at(self.step, t.puzzle_emb_lr, t.warmup_steps)
+            self.sparse.lr = lr_at(self.step + 1, t.puzzle_emb_lr, t.warmup_steps)
             self.sparse.step()
         if self.ema:
             self.ema.update(model)

@@ -22,7 +22,11 @@ class AdamATan2(torch.optim.Optimizer):
 
     @torch.no_grad()
     def step(self, closure=None):
-        """Apply one update to every parameter with a gradient."""
+        """Apply one update to every parameter with a gradient; returns the closure's loss."""
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
         for group in self.param_groups:
             b1, b2 = group["betas"]
             lr, wd = group["lr"], group["weight_decay"]
@@ -42,6 +46,7 @@ class AdamATan2(torch.optim.Optimizer):
                 v.mul_(b2).addcmul_(p.grad, p.grad, value=1 - b2)
                 denom = v.sqrt() / (1 - b2**t) ** 0.5
                 p.add_(torch.atan2(m / (1 - b1**t), denom), alpha=-lr)
+        return loss
 
 
 class SparseSignSGD:
