@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from recursia.errors import ConfigError
+from recursia.jsonfile import read_json_object
 
 
 class _Strict(BaseModel):
@@ -159,13 +160,12 @@ def parse_override(item: str) -> dict:
 def load_file(path: str | Path) -> dict:
     """Read a YAML or JSON (``.json``) config file into a dict; ConfigError on a missing/bad file."""
     path = Path(path)
+    if path.suffix == ".json":
+        return read_json_object(path, ConfigError, "config file")
     if not path.is_file():
         raise ConfigError(f"{path}: config file not found")
     try:
-        text = path.read_text()
-        data = json.loads(text) if path.suffix == ".json" else yaml.load(text, Loader=_Loader)
-    except json.JSONDecodeError as e:
-        raise ConfigError(f"{path}: not valid JSON ({e.msg} at line {e.lineno}, column {e.colno})") from None
+        data = yaml.load(path.read_text(), Loader=_Loader)
     except yaml.YAMLError as e:
         raise ConfigError(f"{path}: not valid YAML ({str(e).splitlines()[0]})") from None
     except UnicodeDecodeError:
@@ -190,8 +190,4 @@ def save(cfg: RunConfig, path: Path) -> None:
 
 def load_json(path: Path) -> RunConfig:
     """Read a run's ``config.json``."""
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as e:
-        raise ConfigError(f"{path}: unreadable config ({e})") from None
-    return validate(data, str(path))
+    return validate(read_json_object(path, ConfigError, "run config"), str(path))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,7 @@ import torch
 
 from recursia.data.dataset import Split
 from recursia.errors import PuzzleError
+from recursia.jsonfile import read_json_object
 from recursia.model import RecursiveModel
 from recursia.task import Task
 
@@ -88,17 +88,7 @@ def evaluate(model: RecursiveModel, task: Task, split: Split, limit: int | None 
 
 def read_puzzle_file(path: str | Path) -> tuple[str, Any]:
     """``(task, puzzle)`` from a puzzle.json; PuzzleError naming the problem otherwise."""
-    path = Path(path)
-    if not path.is_file():
-        raise PuzzleError(f"{path}: file not found")
-    try:
-        data = json.loads(path.read_text())
-    except json.JSONDecodeError as e:
-        raise PuzzleError(f"{path}: malformed JSON ({e.msg} at line {e.lineno}, column {e.colno})") from None
-    except UnicodeDecodeError:
-        raise PuzzleError(f"{path}: not a text file") from None
-    if not isinstance(data, dict):
-        raise PuzzleError(f"{path}: expected a JSON object with fields 'task' and 'puzzle'")
+    data = read_json_object(path, PuzzleError)
     for key in ("task", "puzzle"):
         if key not in data:
             raise PuzzleError(f"{path}: missing field '{key}'")

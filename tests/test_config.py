@@ -139,7 +139,7 @@ def test_save_and_load_json_round_trip(tmp_path):
 
 
 def test_load_json_errors(tmp_path):
-    with pytest.raises(ConfigError, match="unreadable config"):
+    with pytest.raises(ConfigError, match="run config not found"):
         C.load_json(tmp_path / "absent.json")
     (tmp_path / "bad.json").write_text("{not json")
     with pytest.raises(ConfigError, match="bad.json"):

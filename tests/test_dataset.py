@@ -141,7 +141,7 @@ def test_corrupt_dataset_json(tmp_path, text):
     small_split(tmp_path)
     (tmp_path / "dataset.json").write_text(text)
     msg = _error(tmp_path)
-    assert str(tmp_path / "dataset.json") in msg and "not valid JSON" in msg
+    assert str(tmp_path / "dataset.json") in msg and "malformed JSON" in msg
 
 
 @pytest.mark.parametrize("key", ["vocab_size", "seq_len"])

@@ -12,9 +12,7 @@ import re
 from pathlib import Path
 
 import torch
-import yaml
-
-from recursia.config import ModelConfig
+from recursia.config import ModelConfig, load_file
 from recursia.errors import CheckpointError, ConfigError
 
 PREFIXES = ("_orig_mod.", "module.", "model.")
@@ -66,15 +64,7 @@ def convert_state_dict(state: dict[str, torch.Tensor], separate_nets: bool = Fal
 
 def load_arch_config(path: str | Path) -> dict:
     """The official arch config from a JSON/YAML file: top level, ``arch:`` or ``config_dict:``."""
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"{path}: arch config not found")
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as e:
-        raise ConfigError(f"{path}: not valid YAML/JSON ({str(e).splitlines()[0]})") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a mapping")
+    data = load_file(path)
     for key in ("config_dict", "arch"):
         if isinstance(data.get(key), dict):
             data = data[key]

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from recursia.errors import DatasetError
+from recursia.jsonfile import read_json_object
 
 ARRAYS = ("inputs", "labels", "puzzle_identifiers", "puzzle_indices", "group_indices")
 IGNORE_LABEL = -100
@@ -119,14 +120,7 @@ def read_split(folder: str | Path, mmap: bool = True) -> Split:
     meta_path = folder / "dataset.json"
     if not meta_path.is_file():
         raise DatasetError(f"{folder}: no dataset.json (not a dataset split folder)")
-    try:
-        meta = json.loads(meta_path.read_text())
-    except json.JSONDecodeError as e:
-        raise DatasetError(f"{meta_path}: not valid JSON ({e.msg}, line {e.lineno})") from None
-    except UnicodeDecodeError:
-        raise DatasetError(f"{meta_path}: not a text file") from None
-    if not isinstance(meta, dict):
-        raise DatasetError(f"{meta_path}: expected a JSON object, got {type(meta).__name__}")
+    meta = read_json_object(meta_path, DatasetError)
     for key in ("vocab_size", "seq_len"):
         if key not in meta:
             raise DatasetError(f"{meta_path}: missing key '{key}'")
