@@ -116,8 +116,14 @@ def _register_plugin(pm: pluggy.PluginManager, registry: Registry, info: PluginI
     """Call the plugin's hooks; on an error in one, undo what it registered and record the failure."""
     try:
         pm.register(plugin, name=info.name)
+        pm.check_pending()  # a hook implementation whose name is not a recursia hook
     except ValueError as e:
         raise PluginError(f"plugin '{info.name}' cannot be registered: {e}") from None
+    except pluggy.PluginValidationError as e:
+        registry.failures[info.name] = "invalid hook implementation: " + " ".join(str(e).split())
+        if pm.is_registered(plugin):
+            pm.unregister(plugin)
+        return
     registry.plugins.append(info)
     for kind in ("tasks", "mixers", "augmentations", "commands"):
         try:

@@ -302,3 +302,13 @@ def test_cli_clash_is_one_line_exit_2(entry_points, fresh_registry, capsys):
     assert code == 2
     assert err.startswith("error: ") and err.count("\n") == 1
     assert "'mixers'" in err and "'clashy'" in err
+
+
+def test_invalid_hook_implementations_are_failures_not_crashes(no_third_party):
+    from tests.fake_plugins import misnamed_plugin, misspelled_plugin
+
+    reg = P.load_plugins(extra=[("misnamed", misnamed_plugin), ("misspelled", misspelled_plugin)])
+    assert "reg" in reg.failures["misnamed"] and "\n" not in reg.failures["misnamed"]
+    assert "unknown hook 'register_task'" in reg.failures["misspelled"]
+    assert {p.name for p in reg.plugins} == {"mixers", "sudoku", "official"}
+    assert "sudoku" in reg.tasks

@@ -22,5 +22,7 @@ def plugins_command(as_json: bool = typer.Option(False, "--json", help="print JS
         kind = "built-in" if r["builtin"] else "third-party"
         what = "; ".join(f"{k}: {', '.join(v)}" for k, v in r["registered"].items() if v) or "nothing"
         print(f"{r['name']} {r['version']} ({kind}, {r['module']}) - {what}")
+        for task in r["registered"]["tasks"]:
+            print(f"    task {task}: {reg.tasks[task].description}")
     for f in failed:
         print(f"{f['name']} FAILED to load - {f['error']}")
