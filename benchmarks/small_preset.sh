@@ -5,8 +5,9 @@
 #     bash benchmarks/small_preset.sh [RUN_DIR]
 set -euo pipefail
 out="${1:-runs/bench-small-$(date +%Y%m%d-%H%M%S)}"
-RECURSIA_CACHE="$(mktemp -d)"
-export RECURSIA_CACHE
+RECURSIA_CACHE="$(mktemp -d)"                # no cached dataset: the build is timed
+TORCHINDUCTOR_CACHE_DIR="$(mktemp -d)"        # no cached compiled kernels either
+export RECURSIA_CACHE TORCHINDUCTOR_CACHE_DIR
 start=$(date +%s)
 recursia train --task sudoku --mixer mlp --no-progress --out "$out"
 end=$(date +%s)
@@ -21,4 +22,4 @@ for r in rows:
         tag = "final, all test puzzles" if r.get("final") else f"{r['test_examples']} test puzzles"
         print(f"  step {r['step']:5d}: exact {r['test_exact_acc']:.1%}  cells {r['test_cell_acc']:.1%}  ({tag})")
 PY
-rm -rf "$RECURSIA_CACHE"
+rm -rf "$RECURSIA_CACHE" "$TORCHINDUCTOR_CACHE_DIR"

@@ -1,12 +1,11 @@
-"""Training speed (optimizer steps/s) of a preset on this machine, and what the CPU
-speed options change: ``train.keep_freed_memory`` and ``train.compile``.
+"""Training speed (optimizer steps/s) of a preset on this machine, eager and with
+``train.compile`` (torch.compile).
 
     python benchmarks/train_speed.py [--task sudoku] [--preset small] [--steps 30] [--repeats 3]
 
 Builds (or reuses) the preset's default dataset, then times ``--steps`` steps after 5
 warm-up steps, ``--repeats`` times per variant in one process each, and prints the
-median steps/s of every variant and its ratio to the baseline. Variants run in fresh
-processes because the allocator setting cannot be undone inside one.
+median steps/s of every variant and its ratio to eager. Every run is a fresh process.
 """
 
 from __future__ import annotations
@@ -20,9 +19,8 @@ import sys
 import time
 
 VARIANTS = {
-    "baseline": ["train.keep_freed_memory=false"],
-    "keep_freed_memory": ["train.keep_freed_memory=true"],
-    "keep_freed_memory+compile": ["train.keep_freed_memory=true", "train.compile=true"],
+    "eager": ["train.compile=false"],
+    "compile": ["train.compile=true"],
 }
 
 CHILD = r"""
@@ -31,12 +29,9 @@ from pathlib import Path
 from recursia.build import make_task
 from recursia.cli.train import resolve_config
 from recursia.data.cache import default_dataset
-from recursia.train.allocator import keep_freed_memory
 from recursia.train.loop import Trainer
 task, preset, steps, sets = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4:]
 cfg = resolve_config(task, None, preset, None, sets, None, "cpu")
-if cfg.train.keep_freed_memory:
-    keep_freed_memory()
 data = default_dataset(make_task(cfg.task, cfg.task_options), cfg.data, log=lambda *a: None)
 tr = Trainer(cfg, Path("/tmp/recursia-bench-run"), data, "cpu")
 for _ in range(5):
@@ -68,7 +63,7 @@ def main() -> None:
             runs.append(json.loads(out.stdout.strip().splitlines()[-1])["steps_per_s"])
         results[name] = statistics.median(runs)
         print(f"{name:28s} {results[name]:6.2f} steps/s (median of {args.repeats}: "
-              f"{', '.join(f'{r:.2f}' for r in runs)})  x{results[name] / results['baseline']:.2f}")
+              f"{', '.join(f'{r:.2f}' for r in runs)})  x{results[name] / results['eager']:.2f}")
 
 
 if __name__ == "__main__":

@@ -71,11 +71,10 @@ class TrainConfig(_Strict):
     eval_limit: int | None = Field(512, description="test examples per periodic evaluation")
     checkpoint_every: int = Field(500, ge=1)
     log_every: int = Field(10, ge=1)
-    compile: bool = False
+    compile: bool = Field(False, description="torch.compile the model (falls back to eager on errors)")
     dtype: Literal["auto", "float32", "bfloat16"] = Field(
         "auto", description="forward dtype: auto = bfloat16 autocast on CUDA (official), float32 on CPU")
     threads: int | None = Field(None, description="torch CPU threads (None = torch default)")
-    keep_freed_memory: bool = Field(True, description="CPU speed-up: glibc keeps freed buffers (mallopt)")
 
 
 class DataConfig(_Strict):

@@ -19,6 +19,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from recursia.data.augment import Augmentation
+from recursia.errors import RecursiaError
 
 
 class TaskOptions(BaseModel):
@@ -96,6 +97,13 @@ class Task:
         changed since the previous supervision step).
         """
         raise NotImplementedError
+
+    def render_png(self, inputs: np.ndarray, answer: np.ndarray | None, path: Path) -> None:
+        """Draw the puzzle (and the answer when given) as a PNG file at ``path``.
+
+        Optional: the default says this task has no picture form.
+        """
+        raise RecursiaError(f"task '{self.name}' cannot draw PNG pictures (no render_png)")
 
     def describe(self) -> str:
         """One line naming the task and its options, printed at the start of training."""

@@ -334,7 +334,7 @@ def test_a_few_training_steps_then_solve(use_registry, tmp_path):
         "task": "latin", "task_options": {"size": 4},
         "model": {"hidden_size": 16, "num_heads": 2, "T": 1, "n": 1, "halt_max_steps": 2,
                   "mixer": "attention", "puzzle_emb_len": 1},
-        "train": {"steps": 3, "batch_size": 8, "eval_every": 0, "log_every": 1, "keep_freed_memory": False},
+        "train": {"steps": 3, "batch_size": 8, "eval_every": 0, "log_every": 1},
     })
     result = train(cfg, tmp_path / "run", data, log=lambda _: None)
     assert result.step == 3

@@ -9,13 +9,15 @@ import typer
 
 from recursia import config as C
 from recursia.build import make_task
+from recursia.errors import ConfigError
 from recursia.task import DataBuildRequest
 
 app = typer.Typer(no_args_is_help=True, help="Build and import datasets.")
 
 
-@app.command("build")
+@app.command("build", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def build_command(
+    ctx: typer.Context,
     task: str = typer.Argument(..., help="task name"),
     out: Path = typer.Option(..., help="output folder (gets train/ and test/)"),
     source: str = typer.Option("generate", help="generate | csv:PATH | official:PATH (task-dependent)"),
@@ -27,9 +29,13 @@ def build_command(
     size: int = typer.Option(None, help="puzzle size (task option 'size')"),
     options: list[str] = typer.Option([], "--set", help="task option, e.g. --set size=6"),
 ) -> None:
-    """Build TASK's train and test splits into --out."""
+    """Build TASK's train and test splits into --out.
+
+    Further ``--name value`` options become task options (``--min-path 110`` sets
+    ``min_path``), as does ``--set name=value``.
+    """
     opts: dict = {}
-    for item in options:
+    for item in options + extra_task_options(ctx.args):
         opts = C.deep_merge(opts, C.parse_override(item))
     if size is not None:
         opts["size"] = size
@@ -38,3 +44,20 @@ def build_command(
                            aug=aug, seed=seed, subsample=subsample)
     summary = task_obj.build_dataset(req)
     print(json.dumps({"out": str(out), "task": task_obj.describe()} | summary, indent=1, default=str))
+
+
+def extra_task_options(args: list[str]) -> list[str]:
+    """``["--min-path", "110"]`` -> ``["min_path=110"]``; ConfigError for anything else."""
+    out, i = [], 0
+    while i < len(args):
+        flag = args[i]
+        if not flag.startswith("--") or len(flag) < 3:
+            raise ConfigError(f"unexpected argument {flag!r} (task options are given as --name value)")
+        name, eq, value = flag[2:].partition("=")
+        if not eq:
+            if i + 1 >= len(args):
+                raise ConfigError(f"{flag}: missing value")
+            value, i = args[i + 1], i + 1
+        out.append(f"{name.replace('-', '_')}={value}")
+        i += 1
+    return out

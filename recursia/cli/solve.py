@@ -21,6 +21,7 @@ def solve_command(
     runs: Path = typer.Option(Path("runs"), help="where to look for the newest run"),
     as_json: bool = typer.Option(False, "--json", help="print one JSON object"),
     show_steps: bool = typer.Option(False, "--show-steps", help="print the answer after every supervision step"),
+    png: Path = typer.Option(None, "--png", help="also draw the puzzle and the answer into this PNG file"),
     device: str = typer.Option(None, help="cpu or cuda"),
 ) -> None:
     """Solve one puzzle and show the answer, the checker's verdict and the steps used."""
@@ -41,6 +42,8 @@ def solve_command(
         raise CheckpointError(f"{checkpoint}: {problem}")
     inputs = run.task.parse(puzzle)
     sol = solve(run.model, run.task, inputs, device=device)
+    if png is not None:
+        run.task.render_png(inputs, sol.answer, png)
     if as_json:
         out = {"task": task_name, "checkpoint": str(checkpoint), "answer": run.task.decode(inputs, sol.answer),
                "valid": sol.valid, "steps": sol.steps, "halted": sol.halted,

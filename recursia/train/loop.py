@@ -27,7 +27,6 @@ from recursia.data.dataset import Split, find_split, read_split
 from recursia.data.sampler import EpochSampler
 from recursia.infer import evaluate
 from recursia.model import Carry, RecursiveModel
-from recursia.train.allocator import keep_freed_memory
 from recursia.train.checkpoint import STATE_FILE, atomic_write_text, save_model
 from recursia.train.ema import EMA
 from recursia.train.losses import step_loss
@@ -93,7 +92,10 @@ class Trainer:
         self.explore_rng = torch.Generator().manual_seed(t.seed + 1)
         self.carry = self.model.initial_carry(t.batch_size, self.device)
         self.step = 0
-        self.forward = torch.compile(self.model) if t.compile else self.model
+        self.forward = self.model
+        if t.compile:
+            torch._dynamo.config.suppress_errors = True  # no C++ compiler etc.: run eagerly
+            self.forward = torch.compile(self.model)
         bf16 = t.dtype == "bfloat16" or (t.dtype == "auto" and self.device.type == "cuda")
         self.autocast = torch.autocast(self.device.type, dtype=torch.bfloat16) if bf16 else nullcontext()
 
@@ -192,8 +194,6 @@ def train(cfg: RunConfig, run_dir: Path, data_dir: Path, device: str | torch.dev
     t = cfg.train
     if t.threads:
         torch.set_num_threads(t.threads)
-    if t.keep_freed_memory and torch.device(device).type == "cpu":
-        keep_freed_memory()
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     trainer = Trainer(cfg, run_dir, data_dir, device)
