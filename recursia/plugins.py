@@ -60,6 +60,10 @@ class Registry:
         """The mixer factory called ``name``."""
         return self._get("mixers", name, "mixer")
 
+    def augmentation(self, name: str):
+        """The augmentation called ``name``."""
+        return self._get("augmentations", name, "augmentation")
+
     def _get(self, kind: str, name: str, what: str):
         table = getattr(self, kind)
         if name not in table:

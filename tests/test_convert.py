@@ -44,3 +44,19 @@ def test_convert_errors_are_one_line(tmp_path, capsys):
     code, _, err = run_cli(capsys, "convert", "official", str(ref / "maze_attn.weights.safetensors"),
                            "--arch-config", str(ref / "maze_attn.config.json"), "--out", str(tmp_path / "m"))
     assert code == 2 and "pass --task" in err
+
+
+def test_convert_official_attention_checkpoint_for_the_maze_task(tmp_path, capsys):
+    ref = shared_path("reference")
+    out = tmp_path / "maze"
+    code, _, err = run_cli(capsys, "convert", "official", str(ref / "maze_attn.weights.safetensors"),
+                           "--arch-config", str(ref / "maze_attn.config.json"), "--out", str(out),
+                           "--task", "maze", "--set", "size=6")
+    assert code == 0, err
+    run = load_run(out)
+    assert run.cfg.model.mixer == "attention" and run.task.seq_len == 36
+    v = load_file(str(ref / "maze_attn.vectors.safetensors"))
+    torch.set_num_threads(1)
+    trace = run_steps(run.model, v["inputs"].long(), v["puzzle_identifiers"].long(), max_steps=4)
+    for n in range(4):
+        assert torch.equal(trace.preds[n], v[f"step{n + 1}.logits"].argmax(-1))

@@ -165,3 +165,57 @@ def test_resume_continues_exactly(data4, tmp_path):
     assert a.keys() == b.keys()
     for k in a:
         assert torch.equal(a[k], b[k]), k
+
+
+def test_hrm_configuration_trains_and_evaluates(data4, tmp_path, capsys):
+    run = tmp_path / "hrm"
+    code, out, err = run_cli(capsys, "train", "--task", "sudoku", "--steps", "3", "--data", str(data4), "--out",
+                             str(run), "--no-progress", *TINY, "--set", "model.separate_nets=true",
+                             "--set", "model.one_step_grad=true", "--set", "model.act_continue=true",
+                             "--set", "model.mixer=attention")
+    assert code == 0, err
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert rows[-1]["final"] and rows[-2]["step"] == 3
+    state = load_file(str(run / "model.safetensors"))
+    assert any(k.startswith("net_y.") for k in state)
+
+
+def test_killed_run_resumes_from_its_last_checkpoint(data4, tmp_path):
+    """SIGKILL mid-training leaves a loadable checkpoint; `train --out` continues from it."""
+    import signal
+    import time
+
+    run = tmp_path / "killed"
+    cmd = [sys.executable, "-m", "recursia", "train", "--task", "sudoku", "--steps", "100000", "--data", str(data4),
+           "--out", str(run), "--no-progress", *TINY]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 120
+        while not (run / "train_state.safetensors").is_file() and time.time() < deadline:
+            time.sleep(0.2)
+        time.sleep(1.0)  # let it go on past the first checkpoint
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    from safetensors import safe_open
+
+    with safe_open(str(run / "train_state.safetensors"), "pt") as f:
+        saved = int(f.metadata()["step"])
+    assert saved >= 2 and saved % 2 == 0
+    resumed = subprocess.run([*cmd[:7], str(saved + 2), *cmd[8:]], capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"resuming {run} at step {saved}" in resumed.stdout
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    steps = [r["step"] for r in rows if not r.get("final")]
+    assert steps == sorted(set(steps)) and steps[-1] == saved + 2  # no step logged twice
+    assert rows[-1]["final"]
+
+
+def test_data_build_extra_flags_are_task_options(tmp_path, capsys):
+    code, _, err = run_cli(capsys, "data", "build", "sudoku", "--out", str(tmp_path / "d"), "--max-clues", "3")
+    assert code == 2 and "max_clues: unknown key" in err
+    code, _, err = run_cli(capsys, "data", "build", "sudoku", "--out", str(tmp_path / "d"), "stray")
+    assert code == 2 and "unexpected argument 'stray'" in err
+    code, out, _ = run_cli(capsys, "data", "build", "sudoku", "--out", str(tmp_path / "d"), "--train-size", "4",
+                           "--test-size", "2", "--size=4")
+    assert code == 0 and json.loads(out)["task"] == "sudoku 4x4"

@@ -16,8 +16,8 @@ from recursia.errors import PluginError
 from tests.fake_plugins import attr_plugin, clash_plugin, good_plugin, hook_error_plugin
 
 FAKE_DIR = Path(__file__).parent / "fake_plugins"
-BUILTIN_NAMES = ["mixers", "sudoku", "official"]
-BUILTIN_MODULES = ["recursia_mixers", "recursia_sudoku", "recursia_official"]
+BUILTIN_NAMES = [m.removeprefix("recursia_") for m in P.DEFAULT_PLUGINS]
+BUILTIN_MODULES = list(P.DEFAULT_PLUGINS)
 
 
 def _ep(name: str, value: str) -> md.EntryPoint:
@@ -310,5 +310,5 @@ def test_invalid_hook_implementations_are_failures_not_crashes(no_third_party):
     reg = P.load_plugins(extra=[("misnamed", misnamed_plugin), ("misspelled", misspelled_plugin)])
     assert "reg" in reg.failures["misnamed"] and "\n" not in reg.failures["misnamed"]
     assert "unknown hook 'register_task'" in reg.failures["misspelled"]
-    assert {p.name for p in reg.plugins} == {"mixers", "sudoku", "official"}
+    assert {p.name for p in reg.plugins} == set(BUILTIN_NAMES)
     assert "sudoku" in reg.tasks

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from recursia.data.augment import compose_apply, compose_sample
+from recursia.data.augment import augmented_copies
 from recursia.data.dataset import write_split
 from recursia.errors import DatasetError
 from recursia.task import DataBuildRequest
@@ -45,7 +45,9 @@ def build_sudoku_dataset(task, request: DataBuildRequest) -> dict:
     augs = task.augmentations()
     if request.aug and not augs:
         raise DatasetError(f"the {n}x{n} Sudoku task has no augmentations; build with aug=0")
-    train_inputs, train_labels, group_sizes = augment(*train, augs, request.aug, request.seed)
+    tokens = [a.astype(np.uint8) + 1 for a in train]  # digits -> tokens (blank 0 -> 1)
+    rng = np.random.default_rng([request.seed, AUG_STREAM])
+    train_inputs, train_labels, group_sizes = augmented_copies(*tokens, augs, request.aug, rng)
     out = Path(request.out)
     write_split(out / "train", train_inputs, train_labels, vocab_size=task.vocab_size, group_sizes=group_sizes)
     write_split(out / "test", test[0] + 1, test[1] + 1, vocab_size=task.vocab_size)
@@ -119,21 +121,3 @@ def split(puzzles: np.ndarray, solutions: np.ndarray, request: DataBuildRequest)
     test_rows = np.sort(order[:request.test_size])
     train_rows = np.sort(order[request.test_size:needed])
     return (puzzles[train_rows], solutions[train_rows]), (puzzles[test_rows], solutions[test_rows])
-
-
-def augment(puzzles: np.ndarray, solutions: np.ndarray, augs: list, copies: int, seed: int):
-    """Token arrays ``(P*(copies+1), n*n)`` of each puzzle followed by its augmented copies.
-
-    Returns ``(inputs, labels, group_sizes)``; the same parameters transform a
-    puzzle and its solution.
-    """
-    count, cells = puzzles.shape
-    pairs = np.stack([puzzles, solutions], axis=1).astype(np.uint8) + 1  # (P, 2, cells) tokens
-    out = np.empty((count, copies + 1, 2, cells), dtype=np.uint8)
-    out[:, 0] = pairs
-    rng = np.random.default_rng([seed, AUG_STREAM])
-    for i in range(count):
-        for k in range(1, copies + 1):
-            out[i, k] = compose_apply(augs, pairs[i], compose_sample(augs, rng))
-    flat = out.reshape(count * (copies + 1), 2, cells)  # (P*(copies+1), 2, cells)
-    return flat[:, 0], flat[:, 1], np.full(count, copies + 1, dtype=np.int64)

@@ -52,3 +52,22 @@ def compose_invert(augs: list[Augmentation], tokens: np.ndarray, params: list[di
     for a, p in zip(reversed(augs), reversed(params)):
         tokens = a.invert(tokens, p)
     return tokens
+
+
+def augmented_copies(inputs: np.ndarray, labels: np.ndarray, augs: list[Augmentation], copies: int,
+                     rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each (input, label) pair followed by ``copies`` augmented copies of it.
+
+    inputs, labels: (P, L) token arrays. Returns ``(inputs, labels, group_sizes)`` with
+    shapes (P*(copies+1), L), (P*(copies+1), L), (P,): one group per original pair. The
+    same parameters transform an input and its label.
+    """
+    count, cells = inputs.shape
+    pairs = np.stack([inputs, labels], axis=1)  # (P, 2, L)
+    out = np.empty((count, copies + 1, 2, cells), dtype=pairs.dtype)
+    out[:, 0] = pairs
+    for i in range(count):
+        for k in range(1, copies + 1):
+            out[i, k] = compose_apply(augs, pairs[i], compose_sample(augs, rng))
+    flat = out.reshape(count * (copies + 1), 2, cells)  # (P*(copies+1), 2, L)
+    return flat[:, 0], flat[:, 1], np.full(count, copies + 1, dtype=np.int64)

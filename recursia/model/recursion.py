@@ -107,7 +107,7 @@ class RecursiveModel(nn.Module):
         if cfg.one_step_grad:
             with torch.no_grad():
                 for i in range(cfg.T):
-                    for j in range(cfg.n - (1 if i == cfg.T - 1 else 0)):
+                    for _ in range(cfg.n - (1 if i == cfg.T - 1 else 0)):
                         z = self._f_z(z, y, x)
                     if i < cfg.T - 1:
                         y = self._f_y(y, z)

@@ -25,8 +25,10 @@ from recursia.build import make_model, make_task
 from recursia.config import RunConfig
 from recursia.data.dataset import Split, find_split, read_split
 from recursia.data.sampler import EpochSampler
+from recursia.errors import DatasetError
 from recursia.infer import evaluate
 from recursia.model import Carry, RecursiveModel
+from recursia.plots import read_metrics
 from recursia.train.checkpoint import STATE_FILE, atomic_write_text, save_model
 from recursia.train.ema import EMA
 from recursia.train.losses import step_loss
@@ -74,8 +76,6 @@ class Trainer:
         self.test_split = read_split(test_dir) if (test_dir / "dataset.json").is_file() else None
         meta = self.train_split.meta
         if meta["seq_len"] != self.task.seq_len or meta["vocab_size"] > self.task.vocab_size:
-            from recursia.errors import DatasetError
-
             raise DatasetError(f"{data_dir}: dataset has seq_len {meta['seq_len']} / vocab {meta['vocab_size']}, "
                                f"task {self.task.describe()} needs {self.task.seq_len} / {self.task.vocab_size}")
         num_ids = max(meta.get("num_puzzle_identifiers", 1),
@@ -194,13 +194,17 @@ def train(cfg: RunConfig, run_dir: Path, data_dir: Path, device: str | torch.dev
     t = cfg.train
     if t.threads:
         torch.set_num_threads(t.threads)
+    if t.flush_denormal and torch.device(device).type == "cpu":
+        torch.set_flush_denormal(True)
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     trainer = Trainer(cfg, run_dir, data_dir, device)
+    metrics_path = run_dir / "metrics.jsonl"
     if trainer.resume():
         log(f"resuming {run_dir} at step {trainer.step}")
+        keep = [r for r in read_metrics(metrics_path) if r.get("step", 0) <= trainer.step and not r.get("final")]
+        atomic_write_text(metrics_path, "".join(json.dumps(r) + "\n" for r in keep))
     atomic_write_text(run_dir / "config.json", json.dumps(cfg.model_dump(), indent=2))
-    metrics_path = run_dir / "metrics.jsonl"
     last: dict = {}
     t0, s0 = time.perf_counter(), trainer.step
     with metrics_path.open("a") as mf:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from recursia.data.augment import compose_apply, compose_sample
+from recursia.data.augment import augmented_copies
 from recursia.data.dataset import write_split
 from recursia.errors import DatasetError
 from recursia.task import DataBuildRequest
@@ -93,23 +93,6 @@ def split(puzzles: np.ndarray, squares: np.ndarray, request: DataBuildRequest):
     return (puzzles[train_rows], squares[train_rows]), (puzzles[test_rows], squares[test_rows])
 
 
-def augment(puzzles: np.ndarray, squares: np.ndarray, augs: list, copies: int, seed: int):
-    """Tokens ``(P*(copies+1), n*n)`` of each puzzle followed by its augmented copies.
-
-    Returns ``(inputs, labels, group_sizes)``; the same parameters transform a puzzle
-    and its square.
-    """
-    count, cells = puzzles.shape
-    pairs = np.stack([puzzles, squares], axis=1).astype(np.uint8) + 1  # (P, 2, cells) tokens
-    out = np.empty((count, copies + 1, 2, cells), dtype=np.uint8)
-    out[:, 0] = pairs
-    rng = np.random.default_rng([seed, AUG_STREAM])
-    for i in range(count):
-        for k in range(1, copies + 1):
-            out[i, k] = compose_apply(augs, pairs[i], compose_sample(augs, rng))
-    flat = out.reshape(count * (copies + 1), 2, cells)
-    return flat[:, 0], flat[:, 1], np.full(count, copies + 1, dtype=np.int64)
-
 
 def build_latin_dataset(task, request: DataBuildRequest) -> dict:
     """Write ``request.out/{train,test}`` and ``identifiers.json``; return a summary.
@@ -128,7 +111,9 @@ def build_latin_dataset(task, request: DataBuildRequest) -> dict:
     started = time.perf_counter()
     puzzles, squares = generate_unique(request.train_size + request.test_size, n, request.seed)
     train, test = split(puzzles, squares, request)
-    inputs, labels, group_sizes = augment(*train, task.augmentations(), request.aug, request.seed)
+    tokens = [a.astype(np.uint8) + 1 for a in train]  # symbols -> tokens (blank 0 -> 1)
+    rng = np.random.default_rng([request.seed, AUG_STREAM])
+    inputs, labels, group_sizes = augmented_copies(*tokens, task.augmentations(), request.aug, rng)
     out = Path(request.out)
     write_split(out / "train", inputs, labels, vocab_size=task.vocab_size, group_sizes=group_sizes)
     write_split(out / "test", test[0] + 1, test[1] + 1, vocab_size=task.vocab_size)

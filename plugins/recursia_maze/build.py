@@ -1,0 +1,163 @@
+"""Build a Maze dataset (``recursia data build maze``) in the official layout.
+
+Sources: ``generate`` (the built-in Maze-Hard generator, default; see
+:mod:`recursia_maze.generate`) and ``official:PATH`` (a folder in the official
+layout, e.g. Maze-Hard's ``maze-30x30-hard-1k``). Mazes are de-duplicated, then split
+into a test set of ``test_size`` mazes and a disjoint train set of ``train_size``
+mazes; each train maze is stored with ``aug`` augmented copies (one group per
+original; copies differ from each other and from the original while the
+augmentations allow it: with the 8 dihedral transforms, ``aug=7`` stores all 8
+orientations), test mazes are not augmented. Tokens: PAD 0, wall 1, open 2, S 3,
+G 4, path ``o`` 5 (labels only). Everything is seeded by ``request.seed``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+from recursia.data.augment import compose_apply, compose_sample
+from recursia.data.dataset import write_split
+from recursia.errors import DatasetError
+from recursia.task import DataBuildRequest
+from recursia_maze import generate as generator
+from recursia_maze.importers import read_official
+
+IMPORTERS = {"official": read_official}
+SPLIT_STREAM, AUG_STREAM = 1, 2  # independent random streams derived from the seed
+DISTINCT_TRIES = 64  # augmentation draws per stored copy before a repeat is accepted
+PARALLEL_CELLS = 200_000  # generate with worker processes from this many requested maze cells
+MAX_WORKERS = 4
+
+
+def build_maze_dataset(task, request: DataBuildRequest) -> dict:
+    """Write ``request.out/{train,test}`` and ``identifiers.json``; return a summary.
+
+    ``task`` is a :class:`recursia_maze.task.MazeTask` (its ``options.size``,
+    ``options.min_path``, ``vocab_size`` and ``augmentations()`` are used). Raises
+    DatasetError for an unknown source, a bad file, a size mismatch, too few mazes
+    or a ``min_path`` that generated mazes cannot reach.
+    """
+    n = task.options.size
+    _check_request(request)
+    started = time.perf_counter()
+    inputs, labels, info = load_source(request, n, task.options.min_path)
+    loaded = time.perf_counter()
+    train, test = split(inputs, labels, request)
+    augs = task.augmentations() if request.aug else []
+    rng = np.random.default_rng([request.seed, AUG_STREAM])
+    train_inputs, train_labels, group_sizes = distinct_copies(*train, augs, request.aug, rng)
+    out = Path(request.out)
+    write_split(out / "train", train_inputs, train_labels, vocab_size=task.vocab_size, group_sizes=group_sizes)
+    write_split(out / "test", *test, vocab_size=task.vocab_size)
+    (out / "identifiers.json").write_text(json.dumps(["<blank>"]))
+    chosen = np.concatenate([train[1], test[1]])
+    return {
+        "source": request.source, "size": n, "seed": request.seed, **info,
+        "train_puzzles": len(train[0]), "train_examples": len(train_inputs), "test_puzzles": len(test[0]),
+        **maze_statistics(chosen),
+        "load_seconds": round(loaded - started, 3), "seconds": round(time.perf_counter() - started, 3),
+    }
+
+
+def _check_request(request: DataBuildRequest) -> None:
+    """DatasetError for negative sizes or augmentation counts."""
+    for field in ("train_size", "test_size", "aug"):
+        if getattr(request, field) < 0:
+            raise DatasetError(f"{field} must be >= 0, got {getattr(request, field)}")
+
+
+def load_source(request: DataBuildRequest, n: int, min_path: int | None) -> tuple[np.ndarray, np.ndarray, dict]:
+    """The de-duplicated pool ``(inputs, labels)`` the request names, and facts for the summary."""
+    if request.source == "generate":
+        return generate_pool(request.train_size + request.test_size, n, request.seed, min_path)
+    kind, _, path = request.source.partition(":")
+    if kind not in IMPORTERS or not path:
+        raise DatasetError(f"unknown Maze data source {request.source!r}: expected 'generate' or 'official:PATH'")
+    inputs, labels = IMPORTERS[kind](path)
+    if inputs.shape[1] != n * n:
+        side = int(round(inputs.shape[1] ** 0.5))
+        raise DatasetError(f"{path} holds {side}x{side} mazes but the task is {n}x{n} "
+                           f"(set task_options.size={side})")
+    keep = subsample_rows(len(inputs), request.subsample, request.seed, path)
+    inputs, labels = dedupe(inputs[keep], labels[keep])
+    return inputs, labels, {}
+
+
+def generate_pool(count: int, n: int, seed: int, min_path: int | None) -> tuple[np.ndarray, np.ndarray, dict]:
+    """``count`` distinct generated mazes; worker processes for large requests (same result)."""
+    min_path = generator.default_min_path(n) if min_path is None else min_path
+    workers = min(MAX_WORKERS, os.cpu_count() or 1) if count * n * n >= PARALLEL_CELLS else 1
+    mazes = generator.generate(count, n, seed, min_path=min_path, workers=workers)
+    info = {"min_path": min_path, "candidates": mazes.candidates,
+            "acceptance_rate": float(f"{count / max(mazes.candidates, 1):.3g}"), "clipped": mazes.clipped}
+    return mazes.inputs, mazes.labels, info
+
+
+def subsample_rows(total: int, subsample: int | None, seed: int, what: str) -> np.ndarray:
+    """Indices (ascending) of a seeded random subset of ``subsample`` of ``total`` rows; all if None."""
+    if subsample is None:
+        return np.arange(total)
+    if not 0 < subsample <= total:
+        raise DatasetError(f"{what}: cannot subsample {subsample} of its {total} mazes")
+    rng = np.random.default_rng(seed)
+    return np.sort(rng.choice(total, size=subsample, replace=False))
+
+
+def dedupe(inputs: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The first occurrence of every distinct maze, in the original order."""
+    _, first = np.unique(inputs, axis=0, return_index=True)
+    keep = np.sort(first)
+    return inputs[keep], labels[keep]
+
+
+def split(inputs: np.ndarray, labels: np.ndarray, request: DataBuildRequest):
+    """Seeded disjoint ``((train_inputs, train_labels), (test_inputs, test_labels))``, each in pool order."""
+    needed = request.train_size + request.test_size
+    if needed > len(inputs):
+        raise DatasetError(f"{request.source}: {len(inputs)} distinct mazes, fewer than "
+                           f"train_size {request.train_size} + test_size {request.test_size}")
+    order = np.random.default_rng([request.seed, SPLIT_STREAM]).permutation(len(inputs))
+    test_rows = np.sort(order[:request.test_size])
+    train_rows = np.sort(order[request.test_size:needed])
+    return (inputs[train_rows], labels[train_rows]), (inputs[test_rows], labels[test_rows])
+
+
+def distinct_copies(inputs: np.ndarray, labels: np.ndarray, augs: list, copies: int,
+                    rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each (input, label) pair followed by ``copies`` augmented copies, repeats avoided.
+
+    inputs, labels: (P, L) tokens. A copy is redrawn (up to :data:`DISTINCT_TRIES`
+    times) while its input equals the original's or an earlier copy's. Returns
+    ``(inputs (P*(copies+1), L), labels (P*(copies+1), L), group_sizes (P,))``.
+    """
+    if copies and not augs:
+        raise DatasetError("the maze task has no augmentations; build with aug=0")
+    count, cells = inputs.shape
+    out = np.empty((count, copies + 1, 2, cells), dtype=np.uint8)  # (P, 1 + copies, input/label, L)
+    out[:, 0, 0], out[:, 0, 1] = inputs, labels
+    for i in range(count):
+        seen = {out[i, 0, 0].tobytes()}
+        for k in range(1, copies + 1):
+            for _ in range(DISTINCT_TRIES):
+                out[i, k] = compose_apply(augs, out[i, 0], compose_sample(augs, rng))
+                if out[i, k, 0].tobytes() not in seen:
+                    break
+            seen.add(out[i, k, 0].tobytes())
+    flat = out.reshape(count * (copies + 1), 2, cells)  # (P*(copies+1), 2, L)
+    return flat[:, 0], flat[:, 1], np.full(count, copies + 1, dtype=np.int64)
+
+
+def maze_statistics(labels: np.ndarray) -> dict:
+    """Shortest-path lengths (moves) and wall densities of labelled mazes (P, n*n), for the summary."""
+    if not len(labels):
+        return {}
+    moves = (labels == generator.PATH).sum(axis=1) + 1  # (P,) a path of d moves has d - 1 'o' cells
+    walls = (labels == generator.WALL).mean(axis=1)  # (P,)
+    return {"path_min": int(moves.min()), "path_mean": round(float(moves.mean()), 2), "path_max": int(moves.max()),
+            "wall_density_min": round(float(walls.min()), 3), "wall_density_mean": round(float(walls.mean()), 3),
+            "wall_density_max": round(float(walls.max()), 3)}

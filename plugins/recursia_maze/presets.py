@@ -1,0 +1,36 @@
+"""Maze presets: ``paper`` (the TRM paper's Maze-Hard run) and ``small`` (a laptop CPU).
+
+``paper``: 30x30 Maze-Hard, attention mixer with RoPE, D 512, 2 layers, T 3, n 4,
+N_sup 16, AdamATan2 lr 1e-4 wd 1.0 (puzzle embedding lr 1e-4 wd 1.0), batch 768,
+warm-up 2000, EMA 0.999; 1000 train mazes with the 8 dihedral augmentations stored;
+6,822,914 parameters.
+
+``small``: small mazes with a proportional minimum path, a narrow and shallow model
+that learns on 2 CPU cores within ~15 minutes (figures in docs/benchmarks.md).
+"""
+
+from __future__ import annotations
+
+
+def presets(task) -> dict[str, dict]:
+    """The named config overrides of the Maze task."""
+    return {
+        "paper": {
+            "task_options": {"size": 30},
+            "model": {"mixer": "attention", "hidden_size": 512, "n_layers": 2, "expansion": 4, "num_heads": 8,
+                      "T": 3, "n": 4, "halt_max_steps": 16, "puzzle_emb_len": 16},
+            "train": {"steps": 65104, "batch_size": 768, "lr": 1e-4, "weight_decay": 1.0, "warmup_steps": 2000,
+                      "puzzle_emb_lr": 1e-4, "puzzle_emb_weight_decay": 1.0, "ema_rate": 0.999,
+                      "eval_every": 6510, "checkpoint_every": 1000},
+            "data": {"train_size": 1000, "test_size": 1000, "aug": 7},
+        },
+        "small": {
+            "task_options": {"size": 11},
+            "model": {"mixer": "attention", "hidden_size": 64, "n_layers": 2, "expansion": 4, "num_heads": 4,
+                      "T": 2, "n": 3, "halt_max_steps": 8, "puzzle_emb_len": 1, "swiglu_multiple": 64},
+            "train": {"steps": 1500, "batch_size": 64, "lr": 2e-3, "weight_decay": 0.1, "warmup_steps": 100,
+                      "puzzle_emb_lr": 1e-3, "puzzle_emb_weight_decay": 0.1, "ema_rate": 0.99,
+                      "eval_every": 250, "eval_limit": 300, "checkpoint_every": 250, "compile": True},
+            "data": {"train_size": 4000, "test_size": 500, "aug": 1},
+        },
+    }

@@ -1,0 +1,131 @@
+"""The Maze task: mark a shortest path from S to G; tokens as the official Maze-Hard data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+from pydantic import Field, ValidationError
+
+from recursia.data.augment import Augmentation
+from recursia.plugins import get_registry
+from recursia.task import DataBuildRequest, Task, TaskOptions
+from recursia_maze import grid
+
+DIHEDRAL = "grid.dihedral"
+
+
+class MazeOptions(TaskOptions):
+    """Options of the Maze task.
+
+    Attributes:
+        size: side of the square maze (30 for Maze-Hard).
+        min_path: data option: generated mazes keep only instances whose shortest
+            S-G path has at least this many moves. ``None`` scales Maze-Hard's minimum
+            (109 moves, i.e. 110 path cells counting S, for 30x30) with the area:
+            ``round(109 * size**2 / 900)``, e.g. 15 at 11x11
+            (:func:`recursia_maze.generate.default_min_path`). Solving ignores it.
+    """
+
+    size: int = Field(30, ge=4)
+    min_path: int | None = Field(None, ge=1)
+
+
+class MazeTask(Task):
+    """Find a shortest path from S to G through the open cells of a maze."""
+
+    name: ClassVar[str] = "maze"
+    Options: ClassVar[type[TaskOptions]] = MazeOptions
+    description: ClassVar[str] = "Maze (any square size, 30x30 by default): mark a shortest path from S to G"
+    default_mixer: ClassVar[str] = "attention"
+
+    @property
+    def size(self) -> int:
+        """Side of the maze."""
+        return self.options.size
+
+    @property
+    def vocab_size(self) -> int:
+        """PAD, wall, open, S, G and path."""
+        return grid.VOCAB_SIZE
+
+    @property
+    def seq_len(self) -> int:
+        """One token per cell."""
+        return self.size * self.size
+
+    def describe(self) -> str:
+        """E.g. ``"maze 30x30"`` or ``"maze 11x11, min path 40"``."""
+        extra = "" if self.options.min_path is None else f", min path {self.options.min_path}"
+        return f"{self.name} {self.size}x{self.size}{extra}"
+
+    # --- puzzles ----------------------------------------------------------------
+    def parse(self, puzzle: Any) -> np.ndarray:
+        """Tokens ``(size*size,)`` int64 of ``size`` row strings over ``# SG`` (space = open).
+
+        Raises PuzzleError for a wrong shape, an unknown character, not exactly one S
+        and one G, or a maze without a path from S to G.
+        """
+        return grid.parse_maze(puzzle, self.size)
+
+    def check(self, inputs: np.ndarray, answer: np.ndarray) -> bool:
+        """Whether ``answer`` is the maze with one shortest S-G path marked ``o`` (any shortest path)."""
+        return grid.is_shortest_path(inputs, answer)
+
+    def decode(self, inputs: np.ndarray, answer: np.ndarray) -> list[str]:
+        """The answer as ``size`` row strings with ``o`` on the path (``?`` for a PAD token)."""
+        return grid.to_rows(answer)
+
+    def render(self, inputs: np.ndarray, answer: np.ndarray | None = None,
+               changed: np.ndarray | None = None) -> str:
+        """Framed text picture of the answer when given (path ``o``), else of the maze."""
+        return grid.render(inputs if answer is None else answer, changed)
+
+    def render_png(self, inputs: np.ndarray, answer: np.ndarray | None, path: Path) -> None:
+        """Draw the maze and, when given, the answer's path into a PNG file at ``path``."""
+        from recursia_maze.png import draw_maze
+
+        draw_maze(inputs, answer, path)
+
+    def options_for_puzzle(self, puzzle: Any) -> dict:
+        """The current options with ``size`` = the number of rows; unchanged if it is no list
+        or too small to be a maze (parse then says what is wrong)."""
+        options = self.options.model_dump()
+        if isinstance(puzzle, (list, tuple)) and len(puzzle) >= 4:
+            options["size"] = len(puzzle)
+        return options
+
+    def compatible(self, other_options: dict) -> str | None:
+        """Why a checkpoint trained with ``other_options`` cannot solve a maze of this size, or None.
+
+        Only the size matters: ``min_path`` shapes the training data, not the model.
+        """
+        try:
+            theirs = self.Options(**other_options).size
+        except ValidationError as e:
+            return f"the checkpoint's task options {other_options} are not Maze options: {e.errors()[0]['msg']}"
+        if theirs == self.size:
+            return None
+        n = self.size
+        how = f"--set task_options.size={n}" + (" or --preset paper" if n == 30 else "")
+        return (f"this is a {n}x{n} maze but the checkpoint was trained on {theirs}x{theirs} mazes "
+                f"(task option size={theirs}); train a {n}x{n} model ({how}) or pass a {theirs}x{theirs} maze")
+
+    # --- data -------------------------------------------------------------------
+    def build_dataset(self, request: DataBuildRequest) -> dict:
+        """Generate or import a dataset (see :mod:`recursia_maze.build`)."""
+        from recursia_maze.build import build_maze_dataset
+
+        return build_maze_dataset(self, request)
+
+    def augmentations(self) -> list[Augmentation]:
+        """The 8 dihedral transforms (``grid.dihedral`` from the plugin registry)."""
+        return [get_registry().augmentation(DIHEDRAL)]
+
+    # --- configuration ----------------------------------------------------------
+    def presets(self) -> dict[str, dict]:
+        """The ``paper`` and ``small`` presets (see :mod:`recursia_maze.presets`)."""
+        from recursia_maze.presets import presets
+
+        return presets(self)
