@@ -96,3 +96,9 @@ def test_hrm_configuration_trains_with_q_continue():
     res.loss.backward()
     assert model.net_y.layers[0].mlp.down_proj.weight.grad is not None
     assert model.net.layers[0].mlp.down_proj.weight.grad is not None
+
+
+def test_maze_paper_preset_parameter_count():
+    cfg = resolve_config("maze", "attention", "paper", None, [], None, "cpu")
+    model = make_model(cfg, make_task("maze", cfg.task_options), 1)
+    assert model.num_parameters() == 6_822_914
