@@ -14,6 +14,7 @@ G 4, path ``o`` 5 (labels only). Everything is seeded by ``request.seed``.
 from __future__ import annotations
 
 import json
+import math
 import os
 import time
 from pathlib import Path
@@ -21,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from recursia.data.augment import compose_apply, compose_sample
-from recursia.data.dataset import write_split
+from recursia.data.dataset import disjoint_split, subsample_rows, write_split
 from recursia.errors import DatasetError
 from recursia.task import DataBuildRequest
 from recursia_maze import generate as generator
@@ -47,7 +48,9 @@ def build_maze_dataset(task, request: DataBuildRequest) -> dict:
     started = time.perf_counter()
     inputs, labels, info = load_source(request, n, task.options.min_path)
     loaded = time.perf_counter()
-    train, test = split(inputs, labels, request)
+    rng = np.random.default_rng([request.seed, SPLIT_STREAM])
+    train_rows, test_rows = disjoint_split(len(inputs), request.train_size, request.test_size, rng, request.source)
+    train, test = (inputs[train_rows], labels[train_rows]), (inputs[test_rows], labels[test_rows])
     augs = task.augmentations() if request.aug else []
     rng = np.random.default_rng([request.seed, AUG_STREAM])
     train_inputs, train_labels, group_sizes = distinct_copies(*train, augs, request.aug, rng)
@@ -80,7 +83,7 @@ def load_source(request: DataBuildRequest, n: int, min_path: int | None) -> tupl
         raise DatasetError(f"unknown Maze data source {request.source!r}: expected 'generate' or 'official:PATH'")
     inputs, labels = IMPORTERS[kind](path)
     if inputs.shape[1] != n * n:
-        side = int(round(inputs.shape[1] ** 0.5))
+        side = math.isqrt(inputs.shape[1])
         raise DatasetError(f"{path} holds {side}x{side} mazes but the task is {n}x{n} "
                            f"(set task_options.size={side})")
     keep = subsample_rows(len(inputs), request.subsample, request.seed, path)
@@ -98,33 +101,11 @@ def generate_pool(count: int, n: int, seed: int, min_path: int | None) -> tuple[
     return mazes.inputs, mazes.labels, info
 
 
-def subsample_rows(total: int, subsample: int | None, seed: int, what: str) -> np.ndarray:
-    """Indices (ascending) of a seeded random subset of ``subsample`` of ``total`` rows; all if None."""
-    if subsample is None:
-        return np.arange(total)
-    if not 0 < subsample <= total:
-        raise DatasetError(f"{what}: cannot subsample {subsample} of its {total} mazes")
-    rng = np.random.default_rng(seed)
-    return np.sort(rng.choice(total, size=subsample, replace=False))
-
-
 def dedupe(inputs: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The first occurrence of every distinct maze, in the original order."""
     _, first = np.unique(inputs, axis=0, return_index=True)
     keep = np.sort(first)
     return inputs[keep], labels[keep]
-
-
-def split(inputs: np.ndarray, labels: np.ndarray, request: DataBuildRequest):
-    """Seeded disjoint ``((train_inputs, train_labels), (test_inputs, test_labels))``, each in pool order."""
-    needed = request.train_size + request.test_size
-    if needed > len(inputs):
-        raise DatasetError(f"{request.source}: {len(inputs)} distinct mazes, fewer than "
-                           f"train_size {request.train_size} + test_size {request.test_size}")
-    order = np.random.default_rng([request.seed, SPLIT_STREAM]).permutation(len(inputs))
-    test_rows = np.sort(order[:request.test_size])
-    train_rows = np.sort(order[request.test_size:needed])
-    return (inputs[train_rows], labels[train_rows]), (inputs[test_rows], labels[test_rows])
 
 
 def distinct_copies(inputs: np.ndarray, labels: np.ndarray, augs: list, copies: int,

@@ -4,11 +4,13 @@ Maze-Hard's recipe: walls i.i.d. at a density drawn uniformly from 0.3-0.5, a st
 ``S`` and a goal ``G`` drawn uniformly among the distinct open cells, and only mazes
 whose shortest S-G path has at least ``min_path`` moves are kept. Measured on the
 1,000 official 30x30 training mazes: shortest paths of 109-146 moves (none shorter
-than 109), so Maze-Hard's "110" counts the cells of the path with both ends and
-:data:`MAZE_HARD_MIN_PATH` is 109 moves.
+than 109), so Maze-Hard's "at least 110" counts the cells of the path, both ends
+included, and :data:`MAZE_HARD_MIN_PATH` is 109 moves. Importance-weighted over 1e6
+random mazes, this recipe gives paths of mean 114.4 moves (official 114.1), walls
+of mean density 0.373 (0.371) and S-G Manhattan distances of mean 19.9 (19.7).
 
 Drawing mazes one by one and testing them keeps ~2e-5 of 30x30 candidates: hours of
-search. Three things make it minutes while keeping the same distribution:
+search. Three things make it minutes with (nearly) the same distribution:
 
 - candidates are searched in batches of thousands at once, with breadth-first search
   on bit-packed rows (one uint64 word holds 64 cells of a row; a step of the frontier
@@ -20,13 +22,13 @@ search. Three things make it minutes while keeping the same distribution:
   this is exactly the recipe above; any ``cap >= q`` keeps the same distribution of
   accepted mazes and accepts ``1 / cap`` times more often;
 - ``cap`` is 1 until :data:`CAP_START` candidates have had ``q > 0``, then the
-  largest ``q`` of the first :data:`CAP_SAMPLE` such candidates (of the earlier
-  chunks), ~ the 99.9th percentile of ``q`` (times :data:`CAP_MARGIN` while fewer
-  have been seen). A later candidate with a larger ``q`` is
-  accepted with probability 1 rather than ``q / cap`` and counted as ``clipped``.
-  Measured at 30x30 with ``min_path`` 109 (5,840 candidates with ``q > 0``): median
-  ``q`` 0.019, 99.9th percentile 0.26, largest 0.40; a cap of 0.26 accepts 4x more
-  often than the plain recipe and under-weights 0.2% of its probability mass.
+  :data:`CAP_QUANTILE` quantile of ``q`` over the first :data:`CAP_SAMPLE` such
+  candidates (of the earlier chunks; times :data:`CAP_MARGIN` while fewer have been
+  seen). A later candidate with a larger ``q`` is accepted with probability 1 rather
+  than ``q / cap`` and counted as ``clipped``. Measured at 30x30 with ``min_path``
+  109 (5,840 candidates with ``q > 0``): median ``q`` 0.019, 99.5th percentile 0.21,
+  largest 0.40; the cap (0.18-0.23 over samples of 1,000) accepts ~4.8x more often
+  than the plain recipe and under-weights ~0.6% (0.3-1.1%) of its probability mass.
 
 Labels follow the official convention (checked against all 1,000 official mazes):
 from ``S``, step to the first neighbour, in the order down, left, right, up, that is
@@ -40,6 +42,7 @@ one) and never on ``workers``. Accepted mazes that repeat an earlier one are ski
 
 from __future__ import annotations
 
+import math
 import multiprocessing
 from dataclasses import dataclass
 
@@ -50,13 +53,13 @@ from recursia.errors import DatasetError
 PAD, WALL, OPEN, START, GOAL, PATH = range(6)
 DENSITY = (0.3, 0.5)
 MAZE_HARD_SIZE, MAZE_HARD_MIN_PATH = 30, 109
-CAP_START, CAP_SAMPLE, CAP_MARGIN = 50, 1000, 1.5
+CAP_START, CAP_SAMPLE, CAP_QUANTILE, CAP_MARGIN = 50, 1000, 0.995, 1.5
 KEEP = 0.9  # the search compacts its batch when fewer than this share of mazes still grow
 CHUNK_CELLS = 1 << 22  # candidate cells per chunk (4660 mazes of 30x30)
 PROBE_CELLS = 2_000_000_000  # give up when this many candidate cells yield no maze...
 MAX_CELLS = 200_000_000_000  # ...or when the measured rate would need more than this
 STEPS = np.array([(1, 0), (0, -1), (0, 1), (-1, 0)])  # down, left, right, up: the label's order
-_BYTE_BITS = np.array([bin(i).count("1") for i in range(256)], dtype=np.int64)
+_BYTE_BITS = np.array([i.bit_count() for i in range(256)], dtype=np.int64)
 _ONE, _TOP = np.uint64(1), np.uint64(63)
 
 
@@ -184,8 +187,8 @@ class _Selector:
                     self.clipped += int(q > self.cap)
         self.sample.extend(chunk.q[:CAP_SAMPLE - len(self.sample)].tolist())
         if len(self.sample) >= CAP_START:
-            margin = 1.0 if len(self.sample) == CAP_SAMPLE else CAP_MARGIN  # a small sample's max runs low
-            self.cap = min(1.0, margin * max(self.sample))
+            margin = 1.0 if len(self.sample) == CAP_SAMPLE else CAP_MARGIN  # a small sample runs low
+            self.cap = min(1.0, margin * float(np.quantile(self.sample, CAP_QUANTILE)))
 
     def inputs(self) -> np.ndarray:
         """(count, size*size) uint8 tokens of the accepted mazes."""
@@ -382,7 +385,7 @@ def path_labels(inputs: np.ndarray) -> np.ndarray:
     """
     inputs = np.asarray(inputs)
     batch, cells = inputs.shape
-    n = int(round(cells ** 0.5))
+    n = math.isqrt(cells)
     rows = np.arange(batch)
     starts, goals = np.argmax(inputs == START, axis=1), np.argmax(inputs == GOAL, axis=1)
     free = (inputs != WALL) & (inputs != PAD)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from recursia.data.dataset import read_split
+from recursia.data.dataset import group_originals, official_split_folders, read_split
 from recursia.errors import DatasetError
 from recursia_maze.generate import GOAL, OPEN, PATH, START, WALL, path_lengths
 
@@ -31,16 +31,7 @@ def read_official(folder: str | Path) -> tuple[np.ndarray, np.ndarray]:
     ``test/`` split folders, read in that order. Only the first example of the first
     puzzle of each group is kept: the original, not its stored augmentations.
     """
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise DatasetError(f"{folder}: no such folder")
-    if (folder / "dataset.json").is_file():
-        splits = [folder]
-    else:
-        splits = [folder / name for name in ("train", "test") if (folder / name / "dataset.json").is_file()]
-    if not splits:
-        raise DatasetError(f"{folder}: no dataset.json in it nor in train/ or test/ (not an official dataset)")
-    parts = [_read_split(split) for split in splits]
+    parts = [_read_split(split) for split in official_split_folders(folder)]
     sizes = {inputs.shape[1] for inputs, _ in parts}
     if len(sizes) > 1:
         raise DatasetError(f"{folder}: the splits have different maze sizes ({sorted(sizes)} cells)")
@@ -50,23 +41,18 @@ def read_official(folder: str | Path) -> tuple[np.ndarray, np.ndarray]:
 def _read_split(folder: Path) -> tuple[np.ndarray, np.ndarray]:
     """Original mazes and labels of one official split folder, checked."""
     split = read_split(folder, mmap=False)
-    side(int(split.meta["seq_len"]), folder / "dataset.json")
-    groups = np.asarray(split.group_indices)
-    if len(groups) < 1 or groups[0] != 0 or np.any(np.diff(groups) < 1) or groups[-1] > len(split.puzzle_indices) - 1:
-        raise DatasetError(f"{folder / 'all__group_indices.npy'}: not an increasing range of puzzles")
-    rows = np.asarray(split.puzzle_indices)[groups[:-1]]  # first example of each group's first puzzle
-    inputs = np.asarray(split.inputs)[rows].astype(np.uint8)
-    labels = np.asarray(split.labels)[rows].astype(np.uint8)
+    check_square(int(split.meta["seq_len"]), folder / "dataset.json")
+    rows, inputs, labels = group_originals(split, folder)
+    inputs, labels = inputs.astype(np.uint8), labels.astype(np.uint8)
     check_mazes(inputs, labels, folder, rows)
     return inputs, labels
 
 
-def side(cells: int, where: Path | str) -> int:
-    """The side ``n`` of a maze of ``cells`` cells; DatasetError naming ``where`` unless a square >= 2x2."""
+def check_square(cells: int, where: Path | str) -> None:
+    """DatasetError naming ``where`` unless ``cells`` is the cell count of a square maze of side >= 2."""
     n = math.isqrt(cells)
     if n < 2 or n * n != cells:
         raise DatasetError(f"{where}: seq_len {cells} is not the number of cells of a square maze (n*n)")
-    return n
 
 
 def check_mazes(inputs: np.ndarray, labels: np.ndarray, folder: Path, rows: np.ndarray) -> None:

@@ -18,11 +18,11 @@ from pathlib import Path
 import numpy as np
 
 from recursia.data.augment import augmented_copies
-from recursia.data.dataset import write_split
+from recursia.data.dataset import disjoint_split, subsample_rows, write_split
 from recursia.errors import DatasetError
 from recursia.task import DataBuildRequest
 from recursia_sudoku import generate as generator
-from recursia_sudoku.importers import read_csv, read_lines, read_official, subsample_rows
+from recursia_sudoku.importers import read_csv, read_lines, read_official
 
 IMPORTERS = {"csv": read_csv, "official": read_official, "lines": read_lines}
 SPLIT_STREAM, AUG_STREAM = 1, 2  # independent random streams derived from the seed
@@ -41,7 +41,9 @@ def build_sudoku_dataset(task, request: DataBuildRequest) -> dict:
     started = time.perf_counter()
     puzzles, solutions = load_source(request, n)
     loaded = time.perf_counter()
-    train, test = split(puzzles, solutions, request)
+    rng = np.random.default_rng([request.seed, SPLIT_STREAM])
+    train_rows, test_rows = disjoint_split(len(puzzles), request.train_size, request.test_size, rng, request.source)
+    train, test = (puzzles[train_rows], solutions[train_rows]), (puzzles[test_rows], solutions[test_rows])
     augs = task.augmentations()
     if request.aug and not augs:
         raise DatasetError(f"the {n}x{n} Sudoku task has no augmentations; build with aug=0")
@@ -111,13 +113,3 @@ def dedupe(puzzles: np.ndarray, solutions: np.ndarray) -> tuple[np.ndarray, np.n
     return puzzles[keep], solutions[keep]
 
 
-def split(puzzles: np.ndarray, solutions: np.ndarray, request: DataBuildRequest):
-    """Seeded disjoint ``((train_p, train_s), (test_p, test_s))``, each in pool order."""
-    needed = request.train_size + request.test_size
-    if needed > len(puzzles):
-        raise DatasetError(f"{request.source}: {len(puzzles)} distinct puzzles, fewer than "
-                           f"train_size {request.train_size} + test_size {request.test_size}")
-    order = np.random.default_rng([request.seed, SPLIT_STREAM]).permutation(len(puzzles))
-    test_rows = np.sort(order[:request.test_size])
-    train_rows = np.sort(order[request.test_size:needed])
-    return (puzzles[train_rows], solutions[train_rows]), (puzzles[test_rows], solutions[test_rows])

@@ -24,7 +24,7 @@ from typing import Callable
 
 import numpy as np
 
-from recursia.data.dataset import read_split
+from recursia.data.dataset import group_originals, official_split_folders, read_split, subsample_rows
 from recursia.errors import DatasetError
 from recursia_sudoku import solver
 from recursia_sudoku.grid import find_conflicts, units
@@ -140,16 +140,7 @@ def read_official(folder: str | Path) -> tuple[np.ndarray, np.ndarray]:
     ``test/`` split folders, read in that order. Only the first example of the first
     puzzle of each group is kept: the original, not its stored augmentations.
     """
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise DatasetError(f"{folder}: no such folder")
-    if (folder / "dataset.json").is_file():
-        splits = [folder]
-    else:
-        splits = [folder / name for name in ("train", "test") if (folder / name / "dataset.json").is_file()]
-    if not splits:
-        raise DatasetError(f"{folder}: no dataset.json in it nor in train/ or test/ (not an official dataset)")
-    parts = [_read_official_split(split) for split in splits]
+    parts = [_read_official_split(split) for split in official_split_folders(folder)]
     sizes = {p.shape[1] for p, _ in parts}
     if len(sizes) > 1:
         raise DatasetError(f"{folder}: the splits have different grid sizes ({sorted(sizes)} cells)")
@@ -160,12 +151,8 @@ def _read_official_split(folder: Path) -> tuple[np.ndarray, np.ndarray]:
     """Original puzzles and solutions of one official split folder, checked."""
     split = read_split(folder, mmap=False)
     n = _size_of(int(split.meta["seq_len"]), str(folder / "dataset.json"))
-    groups = np.asarray(split.group_indices)
-    if groups[0] != 0 or np.any(np.diff(groups) < 1) or groups[-1] > len(split.puzzle_indices) - 1:
-        raise DatasetError(f"{folder / 'all__group_indices.npy'}: not an increasing range of puzzles")
-    rows = np.asarray(split.puzzle_indices)[groups[:-1]]  # first example of each group's first puzzle
-    inputs = np.asarray(split.inputs)[rows].astype(np.int64)
-    labels = np.asarray(split.labels)[rows].astype(np.int64)
+    rows, inputs, labels = group_originals(split, folder)
+    inputs, labels = inputs.astype(np.int64), labels.astype(np.int64)
     _check_tokens(inputs, 1, n + 1, folder / "all__inputs.npy", rows)
     _check_tokens(labels, 2, n + 1, folder / "all__labels.npy", rows)
     puzzles = (inputs - 1).astype(np.uint8)
@@ -181,16 +168,6 @@ def _check_tokens(tokens: np.ndarray, low: int, high: int, path: Path, rows: np.
         i, cell = bad[0]
         raise DatasetError(f"{path} row {rows[i]}: token {tokens[i, cell]} at cell {cell + 1} is outside "
                            f"{low}..{high} (blank 1, digits 2..{high})")
-
-
-def subsample_rows(total: int, subsample: int | None, seed: int, what: str) -> np.ndarray:
-    """Indices (ascending) of a seeded random subset of ``subsample`` of ``total`` rows; all if None."""
-    if subsample is None:
-        return np.arange(total)
-    if not 0 < subsample <= total:
-        raise DatasetError(f"{what}: cannot subsample {subsample} of its {total} puzzles")
-    rng = np.random.default_rng(seed)
-    return np.sort(rng.choice(total, size=subsample, replace=False))
 
 
 def _check_text(text: str, cells: int, n: int, where: str, blanks: bool) -> None:

@@ -151,3 +151,46 @@ def find_split(data_dir: str | Path, name: str) -> Path:
     if (data_dir / "dataset.json").is_file():
         return data_dir
     raise DatasetError(f"{data_dir}: no '{name}' split (expected {data_dir / name / 'dataset.json'})")
+
+
+def official_split_folders(folder: str | Path) -> list[Path]:
+    """The split folders of an official dataset: ``folder`` itself if it is a split,
+    else its ``train/`` and ``test/`` (in that order); DatasetError if none."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DatasetError(f"{folder}: no such folder")
+    if (folder / "dataset.json").is_file():
+        return [folder]
+    splits = [folder / name for name in ("train", "test") if (folder / name / "dataset.json").is_file()]
+    if not splits:
+        raise DatasetError(f"{folder}: no dataset.json in it nor in train/ or test/ (not an official dataset)")
+    return splits
+
+
+def group_originals(split: Split, folder: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(rows, inputs, labels)`` of the first example of each group's first puzzle: the
+    originals, not their stored augmentations. rows (G,), inputs/labels (G, L) as stored."""
+    groups = np.asarray(split.group_indices)
+    if len(groups) < 1 or groups[0] != 0 or np.any(np.diff(groups) < 1) or groups[-1] > len(split.puzzle_indices) - 1:
+        raise DatasetError(f"{folder / 'all__group_indices.npy'}: not an increasing range of puzzles")
+    rows = np.asarray(split.puzzle_indices)[groups[:-1]]
+    return rows, np.asarray(split.inputs)[rows], np.asarray(split.labels)[rows]
+
+
+def subsample_rows(total: int, subsample: int | None, seed: int, what: str) -> np.ndarray:
+    """Indices (ascending) of a seeded random subset of ``subsample`` of ``total`` rows; all if None."""
+    if subsample is None:
+        return np.arange(total)
+    if not 0 < subsample <= total:
+        raise DatasetError(f"{what}: cannot subsample {subsample} of its {total} puzzles")
+    return np.sort(np.random.default_rng(seed).choice(total, size=subsample, replace=False))
+
+
+def disjoint_split(total: int, train_size: int, test_size: int, rng: np.random.Generator,
+                   what: str) -> tuple[np.ndarray, np.ndarray]:
+    """Seeded disjoint ``(train_rows, test_rows)`` of ``total`` distinct puzzles, each ascending."""
+    if train_size + test_size > total:
+        raise DatasetError(f"{what}: {total} distinct puzzles, fewer than "
+                           f"train_size {train_size} + test_size {test_size}")
+    order = rng.permutation(total)
+    return np.sort(order[test_size:train_size + test_size]), np.sort(order[:test_size])

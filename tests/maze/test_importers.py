@@ -187,7 +187,7 @@ def test_build_request_errors(tmp_path, hard):
         build_maze_dataset(task(), DataBuildRequest(out=tmp_path, source="official:"))
     with pytest.raises(DatasetError, match="aug must be >= 0, got -1"):
         build_maze_dataset(task(), DataBuildRequest(out=tmp_path, aug=-1))
-    with pytest.raises(DatasetError, match="1000 distinct mazes, fewer than train_size 1000 \\+ test_size 1000"):
+    with pytest.raises(DatasetError, match="1000 distinct puzzles, fewer than train_size 1000 \\+ test_size 1000"):
         build_maze_dataset(task(), DataBuildRequest(out=tmp_path, source=f"official:{hard}"))
-    with pytest.raises(DatasetError, match="cannot subsample 5000 of its 1000 mazes"):
+    with pytest.raises(DatasetError, match="cannot subsample 5000 of its 1000 puzzles"):
         build_maze_dataset(task(), DataBuildRequest(out=tmp_path, source=f"official:{hard}", subsample=5000))
