@@ -5,7 +5,7 @@
 ``--count 2000`` is a 1000 + 1000 train/test build. Prints the machine, then per size
 the median time with its range, the acceptance rate (mazes kept per random maze
 drawn), how many acceptances were clipped, and the shortest paths and wall densities
-of the mazes. A 30x30 run takes ~10 minutes in one process: use ``--repeats 1`` or
+of the mazes. A 30x30 run takes ~6 minutes in one process: use ``--repeats 1`` or
 ``--workers 2`` for a quicker look. These machines are shared and noisy: compare
 rates measured in the same run only.
 """

@@ -28,7 +28,8 @@ search. Three things make it minutes with (nearly) the same distribution:
   than ``q / cap`` and counted as ``clipped``. Measured at 30x30 with ``min_path``
   109 (5,840 candidates with ``q > 0``): median ``q`` 0.019, 99.5th percentile 0.21,
   largest 0.40; the cap (0.18-0.23 over samples of 1,000) accepts ~4.8x more often
-  than the plain recipe and under-weights ~0.6% (0.3-1.1%) of its probability mass.
+  than the plain recipe and under-weights ~0.6% (0.3-1.1%) of its probability mass
+  (0.2-0.6% at 7x7 and 11x11, where a few % of the accepted mazes are clipped).
 
 Labels follow the official convention (checked against all 1,000 official mazes):
 from ``S``, step to the first neighbour, in the order down, left, right, up, that is
@@ -79,7 +80,8 @@ def default_min_path(size: int) -> int:
     71, 109, 147 at those sides). Scaling 109 by the area instead asks too little of
     small mazes (15 at 11x11: one random maze in 20) and the impossible of large ones
     (194 at 40x40); scaling by the side asks more (40 at 11x11, ~9x rarer).
-    As rare as Maze-Hard also means as slow to find: ~4 min for 2,000 mazes at 11x11.
+    As rare as Maze-Hard also means as many random mazes drawn per maze kept (~1.2e4);
+    2,000 mazes take ~70 s at 11x11 and ~6 min at 30x30 in one process.
     """
     return max(1, round(MAZE_HARD_MIN_PATH * (size - 1.6) / (MAZE_HARD_SIZE - 1.6)))
 
