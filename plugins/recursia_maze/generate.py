@@ -57,7 +57,7 @@ MAZE_HARD_SIZE, MAZE_HARD_MIN_PATH = 30, 109
 CAP_START, CAP_SAMPLE, CAP_QUANTILE, CAP_MARGIN = 50, 1000, 0.995, 1.5
 KEEP = 0.9  # the search compacts its batch when fewer than this share of mazes still grow
 CHUNK_CELLS = 1 << 22  # candidate cells per chunk (4660 mazes of 30x30)
-PROBE_CELLS = 2_000_000_000  # give up when this many candidate cells yield no maze...
+PROBE_CELLS = 500_000_000  # after this many candidate cells, give up if no path was long enough...
 MAX_CELLS = 200_000_000_000  # ...or when the measured rate would need more than this
 STEPS = np.array([(1, 0), (0, -1), (0, 1), (-1, 0)])  # down, left, right, up: the label's order
 _BYTE_BITS = np.array([i.bit_count() for i in range(256)], dtype=np.int64)
@@ -165,15 +165,17 @@ class _Selector:
         if len(self.kept) >= self.count:
             return True
         cells = self.drawn * self.size * self.size
-        if cells >= PROBE_CELLS and not self.kept:
+        if cells < PROBE_CELLS:
+            return False
+        if self.longest < self.min_path:
             raise DatasetError(f"min_path {self.min_path} is too long for {self.size}x{self.size} mazes: none of "
                                f"{self.drawn:,} random mazes has a start and goal that far apart (the longest "
                                f"shortest path seen is {self.longest} moves); lower min_path")
-        if cells >= PROBE_CELLS and cells * self.count / len(self.kept) > MAX_CELLS:
+        needed = self.drawn * self.count / max(len(self.kept), 1)
+        if needed * self.size * self.size > MAX_CELLS:
             raise DatasetError(f"min_path {self.min_path} makes {self.size}x{self.size} mazes too rare: "
                                f"{len(self.kept)} of {self.drawn:,} random mazes qualify, so {self.count} would "
-                               f"take about {round(self.drawn * self.count / len(self.kept)):,}; "
-                               f"lower min_path or ask for fewer")
+                               f"take about {round(needed):,}; lower min_path or ask for fewer")
         return False
 
     def add(self, chunk: Chunk) -> None:
