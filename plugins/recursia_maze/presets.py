@@ -25,7 +25,7 @@ def presets(task) -> dict[str, dict]:
             "data": {"train_size": 1000, "test_size": 1000, "aug": 7},
         },
         "small": {
-            "task_options": {"size": 11},
+            "task_options": {"size": 11, "min_path": 15},
             "model": {"mixer": "attention", "hidden_size": 64, "n_layers": 2, "expansion": 4, "num_heads": 4,
                       "T": 2, "n": 3, "halt_max_steps": 8, "puzzle_emb_len": 1, "swiglu_multiple": 64},
             "train": {"steps": 1500, "batch_size": 64, "lr": 2e-3, "weight_decay": 0.1, "warmup_steps": 100,

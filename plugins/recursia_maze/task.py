@@ -22,10 +22,10 @@ class MazeOptions(TaskOptions):
     Attributes:
         size: side of the square maze (30 for Maze-Hard).
         min_path: data option: generated mazes keep only instances whose shortest
-            S-G path has at least this many moves. ``None`` scales Maze-Hard's minimum
-            (109 moves, i.e. 110 path cells counting S, for 30x30) with the area:
-            ``round(109 * size**2 / 900)``, e.g. 15 at 11x11
-            (:func:`recursia_maze.generate.default_min_path`). Solving ignores it.
+            S-G path has at least this many moves. ``None`` takes the length that is as
+            rare at this size as Maze-Hard's 109 moves (110 path cells counting S) is at
+            30x30, e.g. 36 at 11x11 (:func:`recursia_maze.generate.default_min_path`).
+            Solving ignores it.
     """
 
     size: int = Field(30, ge=4)
