@@ -13,27 +13,13 @@ rates measured in the same run only.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import statistics
 import time
 
 import numpy as np
 
 from recursia_maze.generate import PATH, WALL, default_min_path, generate
-
-
-def machine() -> str:
-    """One line: CPU model, cores, Python, numpy, OS and load average."""
-    model = platform.processor() or "unknown CPU"
-    try:
-        with open("/proc/cpuinfo") as handle:
-            model = next(line.split(":", 1)[1].strip() for line in handle if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    load = " ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
-    return (f"{model}, {os.cpu_count()} cores, Python {platform.python_version()}, numpy {np.__version__}, "
-            f"{platform.system()} {platform.release()}, load average {load}")
+from machine_info import machine
 
 
 def bench(n: int, count: int, repeats: int, workers: int, min_path: int | None) -> str:

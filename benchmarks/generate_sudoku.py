@@ -10,8 +10,6 @@ machines are shared and noisy: compare rates measured in the same run only.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import statistics
 import time
 
@@ -19,21 +17,9 @@ import numpy as np
 
 from recursia_sudoku import solver
 from recursia_sudoku.generate import generate
+from machine_info import machine
 
 COUNTS = {4: 2000, 6: 1000, 9: 150}
-
-
-def machine() -> str:
-    """One line: CPU model, cores, Python, OS and load average."""
-    model = platform.processor() or "unknown CPU"
-    try:
-        with open("/proc/cpuinfo") as handle:
-            model = next(line.split(":", 1)[1].strip() for line in handle if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    load = " ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
-    return (f"{model}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-            f"{platform.system()} {platform.release()}, load average {load}")
 
 
 def bench(n: int, count: int, repeats: int, workers: int) -> str:

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import statistics
 import subprocess
 import sys
 import time
+
+from machine_info import machine
 
 VARIANTS = {
     "eager": ["train.compile=false"],
@@ -52,8 +53,7 @@ def main() -> None:
     args = ap.parse_args()
     import torch
 
-    print(f"machine: {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, "
-          f"torch {torch.__version__}, python {platform.python_version()}")
+    print(f"machine: {machine()}; torch {torch.__version__}, {torch.get_num_threads()} threads")
     results = {}
     for name, sets in VARIANTS.items():
         runs = []

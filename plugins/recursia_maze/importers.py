@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from recursia.data.dataset import group_originals, official_split_folders, read_split
+from recursia.data.dataset import group_originals, read_official_originals, read_split
 from recursia.errors import DatasetError
 from recursia_maze.generate import GOAL, OPEN, PATH, START, WALL, path_lengths
 
@@ -31,11 +31,7 @@ def read_official(folder: str | Path) -> tuple[np.ndarray, np.ndarray]:
     ``test/`` split folders, read in that order. Only the first example of the first
     puzzle of each group is kept: the original, not its stored augmentations.
     """
-    parts = [_read_split(split) for split in official_split_folders(folder)]
-    sizes = {inputs.shape[1] for inputs, _ in parts}
-    if len(sizes) > 1:
-        raise DatasetError(f"{folder}: the splits have different maze sizes ({sorted(sizes)} cells)")
-    return np.concatenate([i for i, _ in parts]), np.concatenate([lab for _, lab in parts])
+    return read_official_originals(folder, _read_split)
 
 
 def _read_split(folder: Path) -> tuple[np.ndarray, np.ndarray]:

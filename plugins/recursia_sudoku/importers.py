@@ -24,7 +24,7 @@ from typing import Callable
 
 import numpy as np
 
-from recursia.data.dataset import group_originals, official_split_folders, read_split, subsample_rows
+from recursia.data.dataset import group_originals, read_official_originals, read_split, subsample_rows
 from recursia.errors import DatasetError
 from recursia_sudoku import solver
 from recursia_sudoku.grid import find_conflicts, units
@@ -140,11 +140,7 @@ def read_official(folder: str | Path) -> tuple[np.ndarray, np.ndarray]:
     ``test/`` split folders, read in that order. Only the first example of the first
     puzzle of each group is kept: the original, not its stored augmentations.
     """
-    parts = [_read_official_split(split) for split in official_split_folders(folder)]
-    sizes = {p.shape[1] for p, _ in parts}
-    if len(sizes) > 1:
-        raise DatasetError(f"{folder}: the splits have different grid sizes ({sorted(sizes)} cells)")
-    return np.concatenate([p for p, _ in parts]), np.concatenate([s for _, s in parts])
+    return read_official_originals(folder, _read_official_split)
 
 
 def _read_official_split(folder: Path) -> tuple[np.ndarray, np.ndarray]:

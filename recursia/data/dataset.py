@@ -15,6 +15,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -165,6 +166,17 @@ def official_split_folders(folder: str | Path) -> list[Path]:
     if not splits:
         raise DatasetError(f"{folder}: no dataset.json in it nor in train/ or test/ (not an official dataset)")
     return splits
+
+
+def read_official_originals(folder: str | Path, read_one: Callable[[Path], tuple[np.ndarray, np.ndarray]]
+                            ) -> tuple[np.ndarray, np.ndarray]:
+    """``read_one(split_folder) -> (inputs, labels)`` over :func:`official_split_folders`,
+    concatenated; DatasetError when the splits' grids have different cell counts."""
+    parts = [read_one(split) for split in official_split_folders(folder)]
+    sizes = {inputs.shape[1] for inputs, _ in parts}
+    if len(sizes) > 1:
+        raise DatasetError(f"{folder}: the splits have different grid sizes ({sorted(sizes)} cells)")
+    return np.concatenate([i for i, _ in parts]), np.concatenate([lab for _, lab in parts])
 
 
 def group_originals(split: Split, folder: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
