@@ -46,7 +46,7 @@ def build_maze_dataset(task, request: DataBuildRequest) -> dict:
     n = task.options.size
     _check_request(request)
     started = time.perf_counter()
-    inputs, labels, info = load_source(request, n, task.options.min_path)
+    inputs, labels, info = load_source(request, n, task.options.min_path, task.options.unique_path)
     loaded = time.perf_counter()
     rng = np.random.default_rng([request.seed, SPLIT_STREAM])
     train_rows, test_rows = disjoint_split(len(inputs), request.train_size, request.test_size, rng, request.source)
@@ -74,10 +74,14 @@ def _check_request(request: DataBuildRequest) -> None:
             raise DatasetError(f"{field} must be >= 0, got {getattr(request, field)}")
 
 
-def load_source(request: DataBuildRequest, n: int, min_path: int | None) -> tuple[np.ndarray, np.ndarray, dict]:
-    """The de-duplicated pool ``(inputs, labels)`` the request names, and facts for the summary."""
+def load_source(request: DataBuildRequest, n: int, min_path: int | None,
+                unique_path: bool) -> tuple[np.ndarray, np.ndarray, dict]:
+    """The de-duplicated pool ``(inputs, labels)`` the request names, and facts for the summary.
+
+    ``min_path`` and ``unique_path`` select generated mazes; imported ones are taken as they are.
+    """
     if request.source == "generate":
-        return generate_pool(request.train_size + request.test_size, n, request.seed, min_path)
+        return generate_pool(request.train_size + request.test_size, n, request.seed, min_path, unique_path)
     kind, _, path = request.source.partition(":")
     if kind not in IMPORTERS or not path:
         raise DatasetError(f"unknown Maze data source {request.source!r}: expected 'generate' or 'official:PATH'")
@@ -91,12 +95,13 @@ def load_source(request: DataBuildRequest, n: int, min_path: int | None) -> tupl
     return inputs, labels, {}
 
 
-def generate_pool(count: int, n: int, seed: int, min_path: int | None) -> tuple[np.ndarray, np.ndarray, dict]:
+def generate_pool(count: int, n: int, seed: int, min_path: int | None,
+                  unique_path: bool) -> tuple[np.ndarray, np.ndarray, dict]:
     """``count`` distinct generated mazes; worker processes for large requests (same result)."""
     min_path = generator.default_min_path(n) if min_path is None else min_path
     workers = min(MAX_WORKERS, os.cpu_count() or 1) if count * n * n >= PARALLEL_CELLS else 1
-    mazes = generator.generate(count, n, seed, min_path=min_path, workers=workers)
-    info = {"min_path": min_path, "candidates": mazes.candidates,
+    mazes = generator.generate(count, n, seed, min_path=min_path, unique_path=unique_path, workers=workers)
+    info = {"min_path": min_path, "unique_path": unique_path, "candidates": mazes.candidates,
             "acceptance_rate": float(f"{count / max(mazes.candidates, 1):.3g}"), "clipped": mazes.clipped}
     return mazes.inputs, mazes.labels, info
 

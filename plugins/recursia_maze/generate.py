@@ -35,9 +35,15 @@ Labels follow the official convention (checked against all 1,000 official mazes)
 from ``S``, step to the first neighbour, in the order down, left, right, up, that is
 one move closer to ``G``; the cells strictly between ``S`` and ``G`` become ``o``.
 
+With ``unique_path`` only mazes whose shortest S-G path is the only one are kept (the
+same recipe conditioned on that event: a candidate whose drawn goal has several
+shortest paths is dropped before the acceptance test). Random mazes often have
+several: among 9x9 mazes with paths of 12+ moves, 13% have just one, so the official
+label (one of them, by the tie-break below) is then the only right answer.
+
 Candidates come in chunks of :data:`CHUNK_CELLS` cells; chunk ``k`` draws from its own
 generator seeded by ``(seed, k)`` and the chunks are accepted in order, so the result
-depends only on ``(count, size, seed, min_path)`` (a longer run extends a shorter
+depends only on ``(count, size, seed, min_path, unique_path)`` (a longer run extends a shorter
 one) and never on ``workers``. Accepted mazes that repeat an earlier one are skipped.
 """
 
@@ -121,10 +127,11 @@ class Chunk:
     longest: int
 
 
-def generate(count: int, size: int, seed: int, *, min_path: int | None = None, workers: int = 1) -> Mazes:
+def generate(count: int, size: int, seed: int, *, min_path: int | None = None, unique_path: bool = False,
+             workers: int = 1) -> Mazes:
     """``count`` distinct Maze-Hard-style ``size x size`` mazes with their labels.
 
-    ``workers > 1`` uses processes started with ``spawn``: call it under
+    ``unique_path`` keeps only mazes with a single shortest S-G path. ``workers > 1`` uses processes started with ``spawn``: call it under
     ``if __name__ == "__main__":`` in a script. Raises ValueError for bad arguments
     and DatasetError when ``min_path`` is so long that the request cannot be met.
     """
@@ -132,17 +139,17 @@ def generate(count: int, size: int, seed: int, *, min_path: int | None = None, w
     if size < 2 or count < 0 or min_path < 1 or workers < 1:
         raise ValueError(f"need size >= 2, count >= 0, min_path >= 1 and workers >= 1; "
                          f"got size {size}, count {count}, min_path {min_path}, workers {workers}")
-    selector = _Selector(count, size, min_path)
+    selector = _Selector(count, size, min_path, unique_path)
     if workers == 1:
         k = 0
         while not selector.done():
-            selector.add(draw_chunk(size, min_path, seed, k))
+            selector.add(draw_chunk(size, min_path, seed, k, unique_path))
             k += 1
     else:
         with multiprocessing.get_context("spawn").Pool(workers) as pool:
             k = 0
             while not selector.done():
-                jobs = [(size, min_path, seed, k + i) for i in range(2 * workers)]
+                jobs = [(size, min_path, seed, k + i, unique_path) for i in range(2 * workers)]
                 for chunk in pool.starmap(draw_chunk, jobs):
                     selector.add(chunk)
                 k += len(jobs)
@@ -153,8 +160,8 @@ def generate(count: int, size: int, seed: int, *, min_path: int | None = None, w
 class _Selector:
     """Accepts the candidates of successive chunks (see the module doc) until ``count``."""
 
-    def __init__(self, count: int, size: int, min_path: int):
-        self.count, self.size, self.min_path = count, size, min_path
+    def __init__(self, count: int, size: int, min_path: int, unique_path: bool):
+        self.count, self.size, self.min_path, self.unique_path = count, size, min_path, unique_path
         self.cap, self.drawn, self.clipped, self.longest = 1.0, 0, 0, 0
         self.sample: list[float] = []  # q of the first CAP_SAMPLE candidates with q > 0
         self.kept: list[np.ndarray] = []
@@ -173,9 +180,11 @@ class _Selector:
                                f"shortest path seen is {self.longest} moves); lower min_path")
         needed = self.drawn * self.count / max(len(self.kept), 1)
         if needed * self.size * self.size > MAX_CELLS:
-            raise DatasetError(f"min_path {self.min_path} makes {self.size}x{self.size} mazes too rare: "
+            what, fix = ("min_path", "lower min_path") if not self.unique_path else \
+                ("min_path with unique_path", "lower min_path, drop unique_path")
+            raise DatasetError(f"{what} {self.min_path} makes {self.size}x{self.size} mazes too rare: "
                                f"{len(self.kept)} of {self.drawn:,} random mazes qualify, so {self.count} would "
-                               f"take about {round(needed):,}; lower min_path or ask for fewer")
+                               f"take about {round(needed):,}; {fix} or ask for fewer")
         return False
 
     def add(self, chunk: Chunk) -> None:
@@ -207,8 +216,9 @@ def chunk_rng(seed: int, chunk: int) -> np.random.Generator:
     return np.random.default_rng([seed, chunk])
 
 
-def draw_chunk(size: int, min_path: int, seed: int, chunk: int) -> Chunk:
-    """Draw chunk ``chunk`` of candidates and keep those with a goal ``min_path`` moves away."""
+def draw_chunk(size: int, min_path: int, seed: int, chunk: int, unique_path: bool = False) -> Chunk:
+    """Draw chunk ``chunk`` of candidates and keep those with a goal ``min_path`` moves away
+    (and, with ``unique_path``, a single shortest path to it)."""
     rng = chunk_rng(seed, chunk)
     batch = max(1, CHUNK_CELLS // (size * size))
     walls = random_walls(rng, batch, size)  # (B, n, n)
@@ -218,8 +228,11 @@ def draw_chunk(size: int, min_path: int, seed: int, chunk: int) -> Chunk:
     opens = size * size - walls.reshape(batch, -1).sum(axis=1)  # (B,)
     hit = np.flatnonzero(far > 0)
     goals = far_goals(walls[hit], starts[hit], u_goal[hit], far[hit], min_path)
-    return Chunk(inputs=maze_tokens(walls[hit], starts[hit], goals), q=far[hit] / (opens[hit] - 1),
-                 u=u_accept[hit], drawn=batch, longest=longest)
+    inputs = maze_tokens(walls[hit], starts[hit], goals)  # (P, n*n)
+    if unique_path:
+        single = unique_shortest_path(inputs)  # (P,)
+        inputs, hit = inputs[single], hit[single]
+    return Chunk(inputs=inputs, q=far[hit] / (opens[hit] - 1), u=u_accept[hit], drawn=batch, longest=longest)
 
 
 def random_walls(rng: np.random.Generator, batch: int, size: int) -> np.ndarray:
@@ -379,6 +392,25 @@ def maze_tokens(walls: np.ndarray, starts: np.ndarray, goals: np.ndarray) -> np.
     tokens[np.arange(batch), starts] = START
     tokens[np.arange(batch), goals] = GOAL
     return tokens
+
+
+def unique_shortest_path(inputs: np.ndarray) -> np.ndarray:
+    """(B,) bool: whether each maze's (B, n*n tokens) shortest S-G path is the only one.
+
+    A cell lies on a shortest path when its moves from ``S`` and to ``G`` add up to the
+    path's length ``d``; the path is unique exactly when ``d + 1`` cells do (one per
+    distance from ``S``). Every maze must have one ``S`` and one ``G``, connected.
+    """
+    inputs = np.asarray(inputs)
+    batch, cells = inputs.shape
+    n = math.isqrt(cells)
+    free = ((inputs != WALL) & (inputs != PAD)).reshape(batch, n, n)
+    starts, goals = np.argmax(inputs == START, axis=1), np.argmax(inputs == GOAL, axis=1)
+    from_s = distance_maps(free, starts).reshape(batch, cells)  # (B, n*n)
+    to_g = distance_maps(free, goals).reshape(batch, cells)  # (B, n*n)
+    moves = from_s[np.arange(batch), goals]  # (B,)
+    on_a_path = (from_s >= 0) & (to_g >= 0) & (from_s + to_g == moves[:, None])  # (B, n*n)
+    return on_a_path.sum(axis=1) == moves + 1
 
 
 def path_labels(inputs: np.ndarray) -> np.ndarray:

@@ -26,10 +26,14 @@ class MazeOptions(TaskOptions):
             rare at this size as Maze-Hard's 109 moves (110 path cells counting S) is at
             30x30, e.g. 36 at 11x11 (:func:`recursia_maze.generate.default_min_path`).
             Solving ignores it.
+        unique_path: data option: generated mazes keep only instances with a single
+            shortest S-G path, so that the label is the only right answer (the ``small``
+            preset; Maze-Hard does not ask for it). Solving ignores it.
     """
 
     size: int = Field(30, ge=4)
     min_path: int | None = Field(None, ge=1)
+    unique_path: bool = False
 
 
 class MazeTask(Task):
@@ -56,8 +60,9 @@ class MazeTask(Task):
         return self.size * self.size
 
     def describe(self) -> str:
-        """E.g. ``"maze 30x30"`` or ``"maze 11x11, min path 40"``."""
+        """E.g. ``"maze 30x30"`` or ``"maze 9x9, min path 10, unique path"``."""
         extra = "" if self.options.min_path is None else f", min path {self.options.min_path}"
+        extra += ", unique path" if self.options.unique_path else ""
         return f"{self.name} {self.size}x{self.size}{extra}"
 
     # --- puzzles ----------------------------------------------------------------
@@ -99,7 +104,7 @@ class MazeTask(Task):
     def compatible(self, other_options: dict) -> str | None:
         """Why a checkpoint trained with ``other_options`` cannot solve a maze of this size, or None.
 
-        Only the size matters: ``min_path`` shapes the training data, not the model.
+        Only the size matters: ``min_path`` and ``unique_path`` shape the training data, not the model.
         """
         try:
             theirs = self.Options(**other_options).size

@@ -119,6 +119,42 @@ def test_generation_is_reproducible_and_extends():
     assert not np.array_equal(gen.generate(30, 11, seed=6, min_path=22).inputs, small.inputs)
 
 
+def count_shortest_paths(row: np.ndarray) -> int:
+    """Shortest S-G paths of one maze (tokens), counted by dynamic programming over BFS layers."""
+    n = int(np.sqrt(row.size))
+    grid = row.reshape(n, n)
+    walls = grid == gen.WALL
+    start = tuple(int(v) for v in np.argwhere(grid == gen.START)[0])
+    goal = tuple(int(v) for v in np.argwhere(grid == gen.GOAL)[0])
+    dist = bfs_distances(walls, start)
+    ways = np.zeros((n, n), dtype=np.int64)
+    ways[start] = 1
+    for level in range(1, dist[goal] + 1):
+        for r, c in np.argwhere(dist == level):
+            ways[r, c] = sum(ways[r + dr, c + dc] for dr, dc in gen.STEPS
+                             if 0 <= r + dr < n and 0 <= c + dc < n and dist[r + dr, c + dc] == level - 1)
+    return int(ways[goal])
+
+
+def test_unique_shortest_path_counts_the_shortest_paths():
+    mazes = gen.generate(200, 7, seed=4, min_path=6)
+    unique = gen.unique_shortest_path(mazes.inputs)
+    assert unique.dtype == bool and 0 < unique.sum() < 200
+    assert unique.tolist() == [count_shortest_paths(row) == 1 for row in mazes.inputs]
+
+
+def test_unique_path_keeps_only_mazes_with_one_shortest_path():
+    mazes = gen.generate(150, 9, seed=2, min_path=10, unique_path=True)
+    assert len({row.tobytes() for row in mazes.inputs}) == 150
+    assert all(count_shortest_paths(row) == 1 for row in mazes.inputs)
+    assert min(shortest_path_length(row) for row in mazes.inputs) >= 10
+    assert all(is_shortest_path(x, y) for x, y in zip(mazes.inputs, mazes.labels))
+    plain = gen.generate(150, 9, seed=2, min_path=10)
+    assert sum(count_shortest_paths(row) > 1 for row in plain.inputs) > 100  # most have several
+    np.testing.assert_array_equal(gen.generate(60, 9, seed=2, min_path=10, unique_path=True).inputs,
+                                  mazes.inputs[:60])
+
+
 def test_workers_do_not_change_the_result():
     one = gen.generate(10, 5, seed=1, min_path=12)
     two = gen.generate(10, 5, seed=1, min_path=12, workers=2)
@@ -136,6 +172,9 @@ def test_impossible_min_path_is_a_clear_error(monkeypatch):
     with pytest.raises(DatasetError, match=r"min_path 22 makes 7x7 mazes too rare: \d+ of [\d,]+ random mazes "
                                            r"qualify, so 1000 would take about [\d,]+; lower min_path"):
         gen.generate(1000, 7, seed=0, min_path=22)
+    with pytest.raises(DatasetError, match=r"min_path with unique_path 22 makes 7x7 mazes too rare: .*; lower "
+                                           r"min_path, drop unique_path or ask for fewer"):
+        gen.generate(1000, 7, seed=0, min_path=22, unique_path=True)
 
 
 def test_bad_arguments():

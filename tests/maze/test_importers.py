@@ -13,7 +13,7 @@ from recursia.errors import DatasetError
 from recursia.task import DataBuildRequest
 from recursia_grid.dihedral import dihedral
 from recursia_maze.build import build_maze_dataset
-from recursia_maze.generate import GOAL, OPEN, PATH, START, WALL
+from recursia_maze.generate import GOAL, OPEN, PATH, START, WALL, path_labels, unique_shortest_path
 from recursia_maze.grid import is_shortest_path, shortest_path_length
 from recursia_maze.importers import read_official
 from recursia_maze.task import MazeTask
@@ -24,8 +24,8 @@ def hard(shared) -> Path:
     return shared("data", "maze-30x30-hard-1k")
 
 
-def task(size: int = 30, min_path: int | None = None) -> MazeTask:
-    return MazeTask(MazeTask.Options(size=size, min_path=min_path))
+def task(size: int = 30, **options) -> MazeTask:
+    return MazeTask(MazeTask.Options(size=size, **options))
 
 
 def small_copy(hard: Path, out: Path) -> Path:
@@ -173,6 +173,16 @@ def test_generated_build_is_reproducible_and_disjoint(tmp_path):
     assert all(len({bytes(row) for row in group}) == 4 for group in copies)
     assert all(is_shortest_path(x, y) for x, y in zip(train.inputs, train.labels))
     read_official(tmp_path / "a")  # a generated dataset passes the importer's checks
+
+
+def test_unique_path_build(tmp_path):
+    request = DataBuildRequest(out=tmp_path, train_size=30, test_size=20, aug=2, seed=1)
+    summary = build_maze_dataset(task(7, min_path=8, unique_path=True), request)
+    assert summary["unique_path"] is True and summary["path_min"] >= 8
+    for split in ("train", "test"):
+        data = read_split(tmp_path / split)
+        assert unique_shortest_path(data.inputs).all()  # the dihedral copies keep the one path
+        np.testing.assert_array_equal(data.labels, path_labels(data.inputs))
 
 
 def test_default_min_path_of_the_task(tmp_path):

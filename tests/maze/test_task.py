@@ -53,6 +53,8 @@ def test_options_and_shapes():
     assert (task(9).seq_len, task(9, min_path=12).options.min_path) == (81, 12)
     assert MazeTask.name == "maze" and MazeTask.default_mixer == "attention" and MazeTask.description
     assert t.describe() == "maze 30x30" and task(11, min_path=40).describe() == "maze 11x11, min path 40"
+    assert task(9, min_path=10, unique_path=True).describe() == \
+        "maze 9x9, min path 10, unique path"
     for bad in ({"size": 3}, {"min_path": 0}, {"size": 9, "walls": 0.3}):
         with pytest.raises(ValidationError):
             MazeTask.Options(**bad)
@@ -103,9 +105,10 @@ def test_render_png_draws_the_maze_and_the_path(tmp_path):
 
 def test_options_for_puzzle_follow_its_size():
     t = task(30, min_path=100)
-    assert t.options_for_puzzle(example("maze9.json")) == {"size": 9, "min_path": 100}
-    assert t.options_for_puzzle("S G") == {"size": 30, "min_path": 100}
-    assert t.options_for_puzzle([]) == {"size": 30, "min_path": 100}
+    kept = {"min_path": 100, "unique_path": False}
+    assert t.options_for_puzzle(example("maze9.json")) == {"size": 9} | kept
+    assert t.options_for_puzzle("S G") == {"size": 30} | kept
+    assert t.options_for_puzzle([]) == {"size": 30} | kept
 
 
 def test_compatible_compares_the_size_only():
