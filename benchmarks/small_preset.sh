@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
-# The README's default training, timed from a fresh machine's point of view: an empty
-# dataset cache (so the data build is included), then `recursia eval` on the held-out split.
+# A task's default CPU training (the `small` preset), timed from a fresh machine's point of
+# view: an empty dataset cache (so the data build is included) and an empty compiled-kernel
+# cache, then `recursia eval` on the held-out split and the learning curve.
 #
-#     bash benchmarks/small_preset.sh [RUN_DIR]
+#     bash benchmarks/small_preset.sh [TASK [MIXER [RUN_DIR]]]     # default: sudoku mlp
 set -euo pipefail
-out="${1:-runs/bench-small-$(date +%Y%m%d-%H%M%S)}"
+task="${1:-sudoku}"
+mixer="${2:-mlp}"
+out="${3:-runs/bench-small-$task-$mixer-$(date +%Y%m%d-%H%M%S)}"
 RECURSIA_CACHE="$(mktemp -d)"                # no cached dataset: the build is timed
 TORCHINDUCTOR_CACHE_DIR="$(mktemp -d)"        # no cached compiled kernels either
 export RECURSIA_CACHE TORCHINDUCTOR_CACHE_DIR
 start=$(date +%s)
-recursia train --task sudoku --mixer mlp --no-progress --out "$out"
+recursia train --task "$task" --mixer "$mixer" --no-progress --out "$out"
 end=$(date +%s)
 echo "wall time of recursia train (data build included): $((end - start)) s"
 recursia eval "$out"
@@ -20,6 +23,7 @@ print("learning curve (EMA weights, test split):")
 for r in rows:
     if "test_exact_acc" in r:
         tag = "final, all test puzzles" if r.get("final") else f"{r['test_examples']} test puzzles"
-        print(f"  step {r['step']:5d}: exact {r['test_exact_acc']:.1%}  cells {r['test_cell_acc']:.1%}  ({tag})")
+        print(f"  step {r['step']:5d}: exact {r['test_exact_acc']:.1%}  cells {r['test_cell_acc']:.1%}  "
+              f"valid {r['test_valid']:.1%}  ({tag})")
 PY
 rm -rf "$RECURSIA_CACHE" "$TORCHINDUCTOR_CACHE_DIR"

@@ -131,8 +131,9 @@ def generate(count: int, size: int, seed: int, *, min_path: int | None = None, u
              workers: int = 1) -> Mazes:
     """``count`` distinct Maze-Hard-style ``size x size`` mazes with their labels.
 
-    ``unique_path`` keeps only mazes with a single shortest S-G path. ``workers > 1`` uses processes started with ``spawn``: call it under
-    ``if __name__ == "__main__":`` in a script. Raises ValueError for bad arguments
+    ``unique_path`` keeps only mazes with a single shortest S-G path. ``workers > 1``
+    uses processes started with ``spawn``: call it under ``if __name__ == "__main__":``
+    in a script. Raises ValueError for bad arguments
     and DatasetError when ``min_path`` is so long that the request cannot be met.
     """
     min_path = default_min_path(size) if min_path is None else min_path
@@ -216,7 +217,7 @@ def chunk_rng(seed: int, chunk: int) -> np.random.Generator:
     return np.random.default_rng([seed, chunk])
 
 
-def draw_chunk(size: int, min_path: int, seed: int, chunk: int, unique_path: bool = False) -> Chunk:
+def draw_chunk(size: int, min_path: int, seed: int, chunk: int, unique_path: bool) -> Chunk:
     """Draw chunk ``chunk`` of candidates and keep those with a goal ``min_path`` moves away
     (and, with ``unique_path``, a single shortest path to it)."""
     rng = chunk_rng(seed, chunk)

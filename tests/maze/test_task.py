@@ -65,12 +65,13 @@ def test_parse_the_example_files():
     inputs = t9.parse(example("maze9.json"))
     assert inputs.dtype == np.int64 and inputs.shape == (81,)
     assert t9.decode(inputs, inputs) == example("maze9.json")
-    assert task().parse(example("maze.json")).shape == (900,)
+    assert task().parse(example("maze30.json")).shape == (900,)
+    assert task(9).parse(example("maze.json")).shape == (81,)  # the small preset's size
 
 
 def test_the_big_example_is_the_first_real_maze(shared):
     inputs, _ = real_split(shared, 1)
-    np.testing.assert_array_equal(task().parse(example("maze.json")), inputs[0].astype(np.int64))
+    np.testing.assert_array_equal(task().parse(example("maze30.json")), inputs[0].astype(np.int64))
 
 
 def test_parse_uses_the_task_size():
