@@ -72,6 +72,10 @@ class TrainConfig(_Strict):
     checkpoint_every: int = Field(500, ge=1)
     log_every: int = Field(10, ge=1)
     compile: bool = Field(False, description="torch.compile the model (falls back to eager on errors)")
+    deterministic: bool | Literal["auto"] = Field(
+        "auto", description="torch.use_deterministic_algorithms while training, so that compiled CPU kernels "
+                            "sum in a fixed order and two runs with one seed give the same weights; "
+                            "auto = on on CPU, off on CUDA (where it also needs CUBLAS_WORKSPACE_CONFIG)")
     flush_denormal: bool = Field(True, description="CPU: treat denormal floats as zero (attention "
                                                    "backward on CPU is up to 9x slower without)")
     dtype: Literal["auto", "float32", "bfloat16"] = Field(

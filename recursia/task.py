@@ -19,7 +19,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from recursia.data.augment import Augmentation
-from recursia.errors import RecursiaError
+from recursia.errors import DatasetError, RecursiaError
 
 
 class TaskOptions(BaseModel):
@@ -34,16 +34,44 @@ class DataBuildRequest:
 
     ``source`` is ``"generate"`` or ``"<kind>:<path>"`` (e.g. ``"csv:x.csv"``,
     ``"official:DIR"``); a task raises :class:`recursia.errors.DatasetError` for a
-    source it does not know.
+    source it does not know. For imports, :func:`recursia.data.select.read_sources`
+    and :func:`recursia.data.select.select_splits` give the splits: a source's own
+    train and test splits are kept (``test_source`` names the test split of a source
+    that has none), ``subsample``/``train_size``/``test_size`` take seeded subsets,
+    and only ``resplit`` merges and splits again.
+
+    ``train_size``/``test_size`` None means the default: :data:`GENERATED_SIZE` each
+    for generated data (see :meth:`generated_sizes`), everything for an import.
     """
 
     out: Path
     source: str = "generate"
-    train_size: int = 1000
-    test_size: int = 1000
+    train_size: int | None = None
+    test_size: int | None = None
     aug: int = 0
     seed: int = 0
     subsample: int | None = None
+    test_source: str | None = None
+    resplit: bool = False
+
+    GENERATED_SIZE: ClassVar[int] = 1000
+
+    def generated_sizes(self) -> tuple[int, int]:
+        """``(train_size, test_size)`` for a generated dataset: the defaults filled in.
+
+        Raises DatasetError for negative sizes, or for the options that only apply to
+        imports (``subsample``, ``test_source``, ``resplit``).
+        """
+        for name in ("subsample", "test_source"):
+            if getattr(self, name) is not None:
+                raise DatasetError(f"{name} applies to imported sources, not to {self.source!r}")
+        if self.resplit:
+            raise DatasetError(f"resplit applies to imported sources, not to {self.source!r}")
+        sizes = tuple(self.GENERATED_SIZE if v is None else v for v in (self.train_size, self.test_size))
+        for name, value in zip(("train_size", "test_size"), sizes):
+            if value < 0:
+                raise DatasetError(f"{name} must be >= 0, got {value}")
+        return sizes
 
 
 class Task:

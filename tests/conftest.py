@@ -35,3 +35,17 @@ def shared_path(*parts: str) -> Path:
 def shared():
     """Callable fixture: ``shared("data", "sudoku-extreme-1k")`` -> Path or skip."""
     return shared_path
+
+
+@pytest.fixture(scope="session")
+def data6(tmp_path_factory) -> Path:
+    """A small dataset of the Sudoku small preset's 6x6 kind (the preset's own has 5000 x 4 puzzles)."""
+    from recursia.cli.app import main
+
+    out = tmp_path_factory.mktemp("data6")
+    try:
+        main(["data", "build", "sudoku", "--out", str(out), "--size", "6", "--train-size", "300", "--test-size", "20",
+              "--aug", "1", "--seed", "1"])
+    except SystemExit as e:
+        assert e.code == 0, e.code
+    return out

@@ -180,35 +180,44 @@ def test_hrm_configuration_trains_and_evaluates(data4, tmp_path, capsys):
     assert any(k.startswith("net_y.") for k in state)
 
 
-def test_killed_run_resumes_from_its_last_checkpoint(data4, tmp_path):
-    """SIGKILL mid-training leaves a loadable checkpoint; `train --out` continues from it."""
+def test_killed_run_resumes_from_its_last_checkpoint(data6, tmp_path):
+    """SIGKILL mid-training (the default preset as shipped: compiled) leaves a loadable
+    checkpoint; `train --out` continues from it and ends bitwise where an uninterrupted run does."""
     import signal
     import time
 
+    from safetensors import safe_open
+
     run = tmp_path / "killed"
-    cmd = [sys.executable, "-m", "recursia", "train", "--task", "sudoku", "--steps", "100000", "--data", str(data4),
-           "--out", str(run), "--no-progress", *TINY]
+    cmd = [sys.executable, "-m", "recursia", "train", "--task", "sudoku", "--mixer", "mlp", "--steps", "100000",
+           "--data", str(data6), "--out", str(run), "--no-progress", "--set", "train.checkpoint_every=2"]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.time() + 120
+        deadline = time.time() + 300
         while not (run / "train_state.safetensors").is_file() and time.time() < deadline:
             time.sleep(0.2)
         time.sleep(1.0)  # let it go on past the first checkpoint
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-    from safetensors import safe_open
-
     with safe_open(str(run / "train_state.safetensors"), "pt") as f:
         saved = int(f.metadata()["step"])
     assert saved >= 2 and saved % 2 == 0
-    resumed = subprocess.run([*cmd[:7], str(saved + 2), *cmd[8:]], capture_output=True, text=True)
+    (run / "model.safetensors.tmp").write_bytes(b"\0" * 4096)  # as a kill during a checkpoint write leaves
+    resumed = subprocess.run([*cmd[:9], str(saved + 2), *cmd[10:]], capture_output=True, text=True)
     assert resumed.returncode == 0, resumed.stderr
     assert f"resuming {run} at step {saved}" in resumed.stdout
+    assert not (run / "model.safetensors.tmp").exists()
     rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     steps = [r["step"] for r in rows if not r.get("final")]
     assert steps == sorted(set(steps)) and steps[-1] == saved + 2  # no step logged twice
     assert rows[-1]["final"]
+    cfg = resolve_config("sudoku", "mlp", None, None, ["train.checkpoint_every=2"], saved + 2, "cpu")
+    assert cfg.preset == "small" and cfg.train.compile
+    train(cfg, tmp_path / "straight", data6, log=lambda *_: None)
+    a = load_file(str(tmp_path / "straight" / "train_state.safetensors"))
+    b = load_file(str(run / "train_state.safetensors"))
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
 def test_data_build_extra_flags_are_task_options(tmp_path, capsys):

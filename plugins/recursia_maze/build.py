@@ -2,12 +2,15 @@
 
 Sources: ``generate`` (the built-in Maze-Hard generator, default; see
 :mod:`recursia_maze.generate`) and ``official:PATH`` (a folder in the official
-layout, e.g. Maze-Hard's ``maze-30x30-hard-1k``). Mazes are de-duplicated, then split
-into a test set of ``test_size`` mazes and a disjoint train set of ``train_size``
-mazes; each train maze is stored with ``aug`` augmented copies (one group per
-original; copies differ from each other and from the original while the
-augmentations allow it: with the 8 dihedral transforms, ``aug=7`` stores all 8
-orientations), test mazes are not augmented. Tokens: PAD 0, wall 1, open 2, S 3,
+layout, e.g. Maze-Hard's ``maze-30x30-hard-1k``). Generated mazes (all distinct) are
+split into a test set of ``test_size`` mazes and a disjoint train set of
+``train_size`` mazes; imports keep the source's own splits
+(:mod:`recursia.data.select`: ``--subsample`` takes train mazes, ``--test-source``
+names the test split, ``--resplit`` merges and splits again). Each train maze is
+stored with ``aug`` augmented copies (one group per original; copies differ from
+each other and from the original while the augmentations allow it: with the 8
+dihedral transforms, ``aug=7`` stores all 8 orientations), test mazes are not
+augmented. Tokens: PAD 0, wall 1, open 2, S 3,
 G 4, path ``o`` 5 (labels only). Everything is seeded by ``request.seed``.
 """
 
@@ -22,7 +25,8 @@ from pathlib import Path
 import numpy as np
 
 from recursia.data.augment import compose_apply, compose_sample
-from recursia.data.dataset import disjoint_split, subsample_rows, write_split
+from recursia.data.dataset import write_split
+from recursia.data.select import Selection, disjoint_split, read_sources, select_splits
 from recursia.errors import DatasetError
 from recursia.task import DataBuildRequest
 from recursia_maze import generate as generator
@@ -44,13 +48,12 @@ def build_maze_dataset(task, request: DataBuildRequest) -> dict:
     or a ``min_path`` that generated mazes cannot reach.
     """
     n = task.options.size
-    _check_request(request)
+    if request.aug < 0:
+        raise DatasetError(f"aug must be >= 0, got {request.aug}")
     started = time.perf_counter()
-    inputs, labels, info = load_source(request, n, task.options.min_path, task.options.unique_path)
+    chosen = select_source(request, n, task.options.min_path, task.options.unique_path)
     loaded = time.perf_counter()
-    rng = np.random.default_rng([request.seed, SPLIT_STREAM])
-    train_rows, test_rows = disjoint_split(len(inputs), request.train_size, request.test_size, rng, request.source)
-    train, test = (inputs[train_rows], labels[train_rows]), (inputs[test_rows], labels[test_rows])
+    train, test = chosen.train, chosen.test
     augs = task.augmentations() if request.aug else []
     rng = np.random.default_rng([request.seed, AUG_STREAM])
     train_inputs, train_labels, group_sizes = distinct_copies(*train, augs, request.aug, rng)
@@ -58,41 +61,36 @@ def build_maze_dataset(task, request: DataBuildRequest) -> dict:
     write_split(out / "train", train_inputs, train_labels, vocab_size=task.vocab_size, group_sizes=group_sizes)
     write_split(out / "test", *test, vocab_size=task.vocab_size)
     (out / "identifiers.json").write_text(json.dumps(["<blank>"]))
-    chosen = np.concatenate([train[1], test[1]])
+    all_labels = np.concatenate([train[1], test[1]])
     return {
-        "source": request.source, "size": n, "seed": request.seed, **info,
+        "source": request.source, "size": n, "seed": request.seed, **chosen.info,
         "train_puzzles": len(train[0]), "train_examples": len(train_inputs), "test_puzzles": len(test[0]),
-        **maze_statistics(chosen),
+        **maze_statistics(all_labels),
         "load_seconds": round(loaded - started, 3), "seconds": round(time.perf_counter() - started, 3),
     }
 
 
-def _check_request(request: DataBuildRequest) -> None:
-    """DatasetError for negative sizes or augmentation counts."""
-    for field in ("train_size", "test_size", "aug"):
-        if getattr(request, field) < 0:
-            raise DatasetError(f"{field} must be >= 0, got {getattr(request, field)}")
-
-
-def load_source(request: DataBuildRequest, n: int, min_path: int | None,
-                unique_path: bool) -> tuple[np.ndarray, np.ndarray, dict]:
-    """The de-duplicated pool ``(inputs, labels)`` the request names, and facts for the summary.
+def select_source(request: DataBuildRequest, n: int, min_path: int | None,
+                  unique_path: bool) -> Selection:
+    """The train and test ``(inputs, labels)`` the request names, and facts for the summary.
 
     ``min_path`` and ``unique_path`` select generated mazes; imported ones are taken as they are.
     """
     if request.source == "generate":
-        return generate_pool(request.train_size + request.test_size, n, request.seed, min_path, unique_path)
-    kind, _, path = request.source.partition(":")
-    if kind not in IMPORTERS or not path:
-        raise DatasetError(f"unknown Maze data source {request.source!r}: expected 'generate' or 'official:PATH'")
-    inputs, labels = IMPORTERS[kind](path)
-    if inputs.shape[1] != n * n:
-        side = math.isqrt(inputs.shape[1])
-        raise DatasetError(f"{path} holds {side}x{side} mazes but the task is {n}x{n} "
-                           f"(set task_options.size={side})")
-    keep = subsample_rows(len(inputs), request.subsample, request.seed, path)
-    inputs, labels = dedupe(inputs[keep], labels[keep])
-    return inputs, labels, {}
+        train_size, test_size = request.generated_sizes()
+        inputs, labels, info = generate_pool(train_size + test_size, n, request.seed, min_path, unique_path)
+        rng = np.random.default_rng([request.seed, SPLIT_STREAM])
+        train_rows, test_rows = disjoint_split(len(inputs), train_size, test_size, rng, request.source)
+        return Selection((inputs[train_rows], labels[train_rows]), (inputs[test_rows], labels[test_rows]),
+                         {"split": "generated", **info})
+    pools = read_sources(request.source, request.test_source, IMPORTERS, "Maze")
+    for pool in (pools.train, pools.test):
+        if pool is not None and pool.inputs.shape[1] != n * n:
+            side = math.isqrt(pool.inputs.shape[1])
+            raise DatasetError(f"{pool.name} holds {side}x{side} mazes but the task is {n}x{n} "
+                               f"(build with --size {side})")
+    return select_splits(pools, train_size=request.train_size, test_size=request.test_size,
+                         subsample=request.subsample, resplit=request.resplit, seed=request.seed)
 
 
 def generate_pool(count: int, n: int, seed: int, min_path: int | None,
@@ -104,13 +102,6 @@ def generate_pool(count: int, n: int, seed: int, min_path: int | None,
     info = {"min_path": min_path, "unique_path": unique_path, "candidates": mazes.candidates,
             "acceptance_rate": float(f"{count / max(mazes.candidates, 1):.3g}"), "clipped": mazes.clipped}
     return mazes.inputs, mazes.labels, info
-
-
-def dedupe(inputs: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The first occurrence of every distinct maze, in the original order."""
-    _, first = np.unique(inputs, axis=0, return_index=True)
-    keep = np.sort(first)
-    return inputs[keep], labels[keep]
 
 
 def distinct_copies(inputs: np.ndarray, labels: np.ndarray, augs: list, copies: int,

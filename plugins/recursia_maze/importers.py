@@ -5,7 +5,7 @@ when built with the official script, a ``test`` split) of ``size*size`` uint8
 tokens per maze: 1 wall, 2 open, 3 ``S``, 4 ``G`` in the inputs, and 5 ``o`` on the
 open cells of one shortest S-G path in the labels (the path's ``d - 1`` inner cells
 for a shortest path of ``d`` moves). :func:`read_official` reads it into
-``(inputs, labels)`` token arrays and checks every maze; each malformed maze raises
+``(inputs, labels)`` token arrays (one pool per split) and checks every maze; each malformed maze raises
 :class:`recursia.errors.DatasetError` with one line naming the file and the row.
 """
 
@@ -16,7 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from recursia.data.dataset import group_originals, read_official_originals, read_split
+from recursia.data.dataset import group_originals, read_official_pools, read_split
+from recursia.data.select import Pools
 from recursia.errors import DatasetError
 from recursia_maze.generate import GOAL, OPEN, PATH, START, WALL, path_lengths
 
@@ -24,14 +25,15 @@ CHECK_BATCH = 8192  # mazes searched at once while checking
 _INPUT_TOKENS = "1 wall, 2 open, 3 S, 4 G"
 
 
-def read_official(folder: str | Path) -> tuple[np.ndarray, np.ndarray]:
+def read_official(folder: str | Path) -> Pools:
     """The original mazes (inputs, labels) ``(count, size*size)`` uint8 of an official folder.
 
-    ``folder`` is a split folder (with ``dataset.json``) or holds ``train/`` and/or
-    ``test/`` split folders, read in that order. Only the first example of the first
-    puzzle of each group is kept: the original, not its stored augmentations.
+    ``folder`` is a split folder (with ``dataset.json``; one pool) or holds ``train/``
+    and/or ``test/`` split folders (kept apart as the train and test pools). Only the
+    first example of the first puzzle of each group is kept: the original, not its
+    stored augmentations.
     """
-    return read_official_originals(folder, _read_split)
+    return read_official_pools(folder, _read_split)
 
 
 def _read_split(folder: Path) -> tuple[np.ndarray, np.ndarray]:

@@ -1,10 +1,13 @@
 """Import Sudoku puzzles that users already have.
 
 Three formats, each read into ``(puzzles, solutions)``: uint8 digit arrays
-``(count, n*n)`` with 0 for a blank.
+``(count, n*n)`` with 0 for a blank; the ``*_pool(s)`` readers wrap them as
+:class:`recursia.data.select.Pools` for ``data build``, keeping a source's own splits.
 
 - the Sudoku-Extreme CSV (header ``source,question,answer,rating``; 81-character
-  ``question`` with ``.`` blanks and ``answer`` strings): :func:`read_csv`;
+  ``question`` with ``.`` blanks and ``answer`` strings): :func:`read_csv`; a folder
+  holding the real set's ``train.csv`` and ``test.csv`` gives both splits
+  (:func:`read_csv_pools`);
 - a folder in the official HRM/TRM layout (``DIR/train``, ``DIR/test`` or one split
   folder; tokens digit+1, blank 1): :func:`read_official`;
 - one puzzle per line (16, 36 or 81 characters, ``.`` or ``0`` blank, ``#`` comment
@@ -24,7 +27,8 @@ from typing import Callable
 
 import numpy as np
 
-from recursia.data.dataset import group_originals, read_official_originals, read_split, subsample_rows
+from recursia.data.dataset import group_originals, read_official_pools, read_split
+from recursia.data.select import Pool, Pools, subsample_rows
 from recursia.errors import DatasetError
 from recursia_sudoku import solver
 from recursia_sudoku.grid import find_conflicts, units
@@ -32,6 +36,30 @@ from recursia_sudoku.grid import find_conflicts, units
 CSV_COLUMNS = ("question", "answer")
 SIZES = (4, 6, 9)
 _CHECK_BATCH = 65536
+
+
+CSV_SPLITS = ("train.csv", "test.csv")
+
+
+def read_csv_pools(path: str | Path, n: int = 9) -> Pools:
+    """A Sudoku-Extreme CSV file as one pool, or a folder's ``train.csv`` and ``test.csv``
+    as the train and test pools; DatasetError unless the task is 9x9 (``n``)."""
+    path = Path(path)
+    if n != 9:
+        raise DatasetError(f"csv:{path} holds 9x9 puzzles but the task is {n}x{n} (build with --size 9)")
+    if not path.is_dir():
+        return Pools(Pool(*read_csv(path), f"csv:{path}"))
+    found = {name: path / name for name in CSV_SPLITS if (path / name).is_file()}
+    if "train.csv" not in found:
+        raise DatasetError(f"{path}: a folder given as csv: source needs a train.csv (and a test.csv)")
+    test = found.get("test.csv")
+    return Pools(Pool(*read_csv(found["train.csv"]), f"csv:{found['train.csv']}"),
+                 None if test is None else Pool(*read_csv(test), f"csv:{test}"))
+
+
+def read_lines_pool(path: str | Path) -> Pools:
+    """A one-puzzle-per-line file (:func:`read_lines`) as a single pool."""
+    return Pools(Pool(*read_lines(path), f"lines:{path}"))
 
 
 def read_csv(path: str | Path, subsample: int | None = None, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -56,32 +84,50 @@ def read_csv(path: str | Path, subsample: int | None = None, seed: int = 0) -> t
 
 def _csv_columns(path: Path) -> tuple[list[int], list[str], list[str]]:
     """Line numbers, questions and answers of the rows of a CSV file (unchecked)."""
+    handle = open_text(path)
     try:
-        handle = path.open(newline="", encoding="utf-8")
+        with handle:
+            return _csv_rows(path, handle)
+    except UnicodeDecodeError as e:
+        raise DatasetError(f"{path}: not UTF-8 text (byte {e.start + 1} is {e.object[e.start:e.start + 1]!r}); "
+                           f"a Sudoku CSV is plain text") from None
+    except csv.Error as e:
+        raise DatasetError(f"{path}: not a readable CSV ({e})") from None
+
+
+def open_text(path: Path):
+    """``path`` opened for reading text; DatasetError for a missing, unreadable or non-file path."""
+    if path.is_dir():
+        raise DatasetError(f"{path}: is a folder, expected a file")
+    try:
+        return path.open(newline="", encoding="utf-8")
     except FileNotFoundError:
         raise DatasetError(f"{path}: no such file") from None
     except OSError as e:
-        raise DatasetError(f"{path}: cannot open ({e.strerror})") from None
-    with handle:
-        reader = csv.reader(handle)
-        header = next(reader, None)
-        if header is None:
-            raise DatasetError(f"{path}: empty file (expected a header such as source,question,answer,rating)")
-        header = [name.strip() for name in header]
-        for name in CSV_COLUMNS:
-            if name not in header:
-                raise DatasetError(f"{path}: missing column '{name}' (header: {','.join(header)})")
-        q, a = header.index("question"), header.index("answer")
-        lines, questions, answers = [], [], []
-        for row in reader:
-            if not row:
-                continue
-            if len(row) != len(header):
-                raise DatasetError(f"{path} line {reader.line_num}: {len(row)} fields, "
-                                   f"expected {len(header)} as in the header")
-            lines.append(reader.line_num)
-            questions.append(row[q].strip())
-            answers.append(row[a].strip())
+        raise DatasetError(f"{path}: cannot open ({e.strerror or e})") from None
+
+
+def _csv_rows(path: Path, handle) -> tuple[list[int], list[str], list[str]]:
+    """Line numbers, questions and answers of an open CSV file (unchecked)."""
+    reader = csv.reader(handle)
+    header = next(reader, None)
+    if header is None:
+        raise DatasetError(f"{path}: empty file (expected a header such as source,question,answer,rating)")
+    header = [name.strip() for name in header]
+    for name in CSV_COLUMNS:
+        if name not in header:
+            raise DatasetError(f"{path}: missing column '{name}' (header: {','.join(header)})")
+    q, a = header.index("question"), header.index("answer")
+    lines, questions, answers = [], [], []
+    for row in reader:
+        if not row:
+            continue
+        if len(row) != len(header):
+            raise DatasetError(f"{path} line {reader.line_num}: {len(row)} fields, "
+                               f"expected {len(header)} as in the header")
+        lines.append(reader.line_num)
+        questions.append(row[q].strip())
+        answers.append(row[a].strip())
     return lines, questions, answers
 
 
@@ -112,11 +158,11 @@ def read_lines(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     return puzzles, solutions
 
 
-def _size_of(cells: int, where: str) -> int:
+def _size_of(cells: int, where: str, unit: str = "characters") -> int:
     """The grid size with ``cells`` cells; DatasetError naming ``where`` otherwise."""
     n = math.isqrt(cells)
     if n * n != cells or n not in SIZES:
-        raise DatasetError(f"{where}: {cells} characters, expected 16, 36 or 81 (a 4x4, 6x6 or 9x9 grid)")
+        raise DatasetError(f"{where}: {cells} {unit}, expected 16, 36 or 81 (a 4x4, 6x6 or 9x9 grid)")
     return n
 
 
@@ -133,20 +179,21 @@ def _unique_solution(puzzle: np.ndarray, n: int, where: str) -> np.ndarray:
     return found[0]
 
 
-def read_official(folder: str | Path) -> tuple[np.ndarray, np.ndarray]:
+def read_official(folder: str | Path) -> Pools:
     """The original puzzles of a dataset in the official layout, with their solutions.
 
-    ``folder`` is a split folder (with ``dataset.json``) or holds ``train/`` and/or
-    ``test/`` split folders, read in that order. Only the first example of the first
-    puzzle of each group is kept: the original, not its stored augmentations.
+    ``folder`` is a split folder (with ``dataset.json``; one pool) or holds ``train/``
+    and/or ``test/`` split folders (kept apart as the train and test pools). Only the
+    first example of the first puzzle of each group is kept: the original, not its
+    stored augmentations.
     """
-    return read_official_originals(folder, _read_official_split)
+    return read_official_pools(folder, _read_official_split)
 
 
 def _read_official_split(folder: Path) -> tuple[np.ndarray, np.ndarray]:
     """Original puzzles and solutions of one official split folder, checked."""
     split = read_split(folder, mmap=False)
-    n = _size_of(int(split.meta["seq_len"]), str(folder / "dataset.json"))
+    n = _size_of(int(split.meta["seq_len"]), f"{folder / 'dataset.json'}: seq_len", "tokens")
     rows, inputs, labels = group_originals(split, folder)
     inputs, labels = inputs.astype(np.int64), labels.astype(np.int64)
     _check_tokens(inputs, 1, n + 1, folder / "all__inputs.npy", rows)

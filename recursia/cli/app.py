@@ -1,7 +1,9 @@
 """The ``recursia`` command: built-in commands plus the commands plugins register.
 
-User errors (:class:`recursia.errors.RecursiaError`) print one line and exit with
-code 2; ``--debug`` (anywhere on the command line) shows the traceback instead.
+User errors (:class:`recursia.errors.RecursiaError`) and command-line usage errors
+(an unknown option, a missing argument, a value out of range) print one line on
+stderr and exit with code 2; ``--debug`` (anywhere on the command line) shows the
+traceback instead.
 """
 
 from __future__ import annotations
@@ -39,6 +41,18 @@ def build_app() -> typer.Typer:
     return app
 
 
+def one_line(text: str) -> str:
+    """``text`` with every run of whitespace (newlines included) made one space."""
+    return " ".join(str(text).split())
+
+
+def usage_message(err: Exception) -> str:
+    """One line for a Click/Typer usage error: the command, the problem, where to get help."""
+    ctx = getattr(err, "ctx", None)
+    where = ctx.command_path if ctx is not None else "recursia"
+    return f"{where}: {one_line(err.format_message())} (see {where} --help)"
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the console script."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -48,10 +62,26 @@ def main(argv: list[str] | None = None) -> None:
     try:
         registry = get_registry()
         for name, err in registry.failures.items():
-            print(f"warning: plugin '{name}' failed to load: {err}", file=sys.stderr)
-        build_app()(argv, prog_name="recursia")
+            print(f"warning: plugin '{name}' failed to load: {one_line(err)}", file=sys.stderr)
+        code = build_app()(argv, prog_name="recursia", standalone_mode=False)
     except RecursiaError as e:
         if debug:
             raise
-        print("error: " + " ".join(str(e).split()), file=sys.stderr)  # always one line
+        print("error: " + one_line(e), file=sys.stderr)
         sys.exit(2)
+    except Exception as e:
+        # Click's exceptions, matched by shape (newer Typer releases vendor Click): Ctrl-C
+        # becomes Abort; usage errors carry format_message() and exit_code; "no
+        # arguments" has already shown the help.
+        if debug:
+            raise
+        if type(e).__name__ == "Abort":
+            print("error: interrupted", file=sys.stderr)
+            sys.exit(130)
+        if not (hasattr(e, "format_message") and hasattr(e, "exit_code")):
+            raise
+        if type(e).__name__ != "NoArgsIsHelpError":
+            print("error: " + usage_message(e), file=sys.stderr)
+        sys.exit(e.exit_code or 2)
+    if code:
+        sys.exit(code)

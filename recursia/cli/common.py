@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 
 from recursia.errors import ConfigError
@@ -16,3 +18,12 @@ def pick_device(device: str | None) -> str:
     if not (device == "cpu" or device.startswith("cuda")):
         raise ConfigError(f"--device {device}: expected cpu or cuda[:N]")
     return device
+
+
+def check_out_folder(out: Path, flag: str = "--out") -> None:
+    """ConfigError unless ``out`` is an existing folder or can become one (no file in the way)."""
+    for path in (out, *out.parents):
+        if path.exists():
+            if not path.is_dir():
+                raise ConfigError(f"{flag} {out}: {path} is a file, not a folder")
+            return

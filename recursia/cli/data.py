@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import typer
 
 from recursia import config as C
 from recursia.build import make_task
+from recursia.cli.common import check_out_folder
+from recursia.data.cache import build_into
 from recursia.errors import ConfigError
 from recursia.task import DataBuildRequest
 
@@ -20,29 +23,42 @@ def build_command(
     ctx: typer.Context,
     task: str = typer.Argument(..., help="task name"),
     out: Path = typer.Option(..., help="output folder (gets train/ and test/)"),
-    source: str = typer.Option("generate", help="generate | csv:PATH | official:PATH (task-dependent)"),
-    train_size: int = typer.Option(1000, help="train puzzles (before augmentation)"),
-    test_size: int = typer.Option(1000, help="test puzzles (never augmented)"),
-    aug: int = typer.Option(0, help="stored augmented copies per train puzzle"),
+    source: str = typer.Option("generate", help="generate | csv:PATH | official:PATH (task-dependent); "
+                                                "an imported source's own train and test splits are kept"),
+    test_source: str = typer.Option(None, help="the test split of a source that has none (e.g. csv:test.csv)"),
+    train_size: int = typer.Option(None, min=0, help="train puzzles before augmentation (default: 1000 "
+                                                     "generated; all of an imported train split)"),
+    test_size: int = typer.Option(None, min=0, help="test puzzles, never augmented (default: 1000 generated "
+                                                    "or held out of a source without a test split; all of "
+                                                    "an imported test split)"),
+    aug: int = typer.Option(0, min=0, help="stored augmented copies per train puzzle"),
     seed: int = typer.Option(0, help="random seed"),
-    subsample: int = typer.Option(None, help="use a seeded random subset of N imported puzzles"),
+    subsample: int = typer.Option(None, min=0, help="a seeded random subset of N imported train puzzles "
+                                                    "(the test split is kept)"),
+    resplit: bool = typer.Option(False, "--resplit", help="merge an imported source's train and test "
+                                                          "splits and split them again at random"),
     size: int = typer.Option(None, help="puzzle size (task option 'size')"),
     options: list[str] = typer.Option([], "--set", help="task option, e.g. --set size=6"),
 ) -> None:
     """Build TASK's train and test splits into --out.
 
     Further ``--name value`` options become task options (``--min-path 110`` sets
-    ``min_path``), as does ``--set name=value``.
+    ``min_path``), as does ``--set name=value``. The splits are built in a temporary
+    folder and moved into --out when complete, so a refused or failed build changes
+    nothing there.
     """
+    check_out_folder(out)
     opts: dict = {}
     for item in options + extra_task_options(ctx.args):
         opts = C.deep_merge(opts, C.parse_override(item))
     if size is not None:
         opts["size"] = size
     task_obj = make_task(task, opts)
-    req = DataBuildRequest(out=out, source=source, train_size=train_size, test_size=test_size,
-                           aug=aug, seed=seed, subsample=subsample)
-    summary = task_obj.build_dataset(req)
+    req = DataBuildRequest(out=out, source=source, train_size=train_size, test_size=test_size, aug=aug,
+                           seed=seed, subsample=subsample, test_source=test_source, resplit=resplit)
+    summary = build_into(task_obj, req)
+    for warning in summary.get("warnings", []):
+        print(f"warning: {warning}", file=sys.stderr)
     print(json.dumps({"out": str(out), "task": task_obj.describe()} | summary, indent=1, default=str))
 
 

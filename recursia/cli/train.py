@@ -10,7 +10,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, Ti
 
 from recursia import config as C
 from recursia.build import make_task
-from recursia.cli.common import pick_device
+from recursia.cli.common import check_out_folder, pick_device
 from recursia.data.cache import default_dataset
 from recursia.errors import ConfigError
 from recursia.plots import plot_metrics
@@ -44,6 +44,42 @@ def resolve_config(task: str, mixer: str | None, preset: str | None, config_file
     return cfg
 
 
+# Keys a resumed run may change: they steer the loop, not the saved state's shapes or meaning.
+RESUMABLE_KEYS = frozenset(f"train.{key}" for key in (
+    "steps", "eval_every", "eval_limit", "checkpoint_every", "log_every", "threads", "compile", "flush_denormal",
+    "deterministic"))
+
+
+def resume_config(out: Path, task: str | None, mixer: str | None, preset: str | None, config_file: Path | None,
+                  overrides: list[str], steps: int | None) -> C.RunConfig:
+    """The config of the run in ``out`` with ``--steps`` and resumable ``--set`` keys applied.
+
+    Everything is validated before the caller writes anything; ConfigError for an
+    option that would change what the saved state means (another task, mixer, preset,
+    config file, or a ``--set`` of a key outside :data:`RESUMABLE_KEYS`).
+    """
+    cfg = C.load_json(out / CONFIG_FILE)
+    for flag, given, saved in (("--task", task, cfg.task), ("--mixer", mixer, cfg.model.mixer),
+                               ("--preset", preset, cfg.preset)):
+        if given is not None and given != saved:
+            raise ConfigError(f"--out {out} holds a run with {flag.lstrip('-')} '{saved}', not '{given}'; "
+                              f"a resumed run keeps its config (use another --out for a new run)")
+    if config_file is not None:
+        raise ConfigError(f"--config: --out {out} holds a run, which resumes with its own config.json "
+                          f"(use another --out for a new run)")
+    data = cfg.model_dump()
+    for item in overrides:
+        change = C.parse_override(item)
+        key = item.split("=", 1)[0].strip()
+        if key not in RESUMABLE_KEYS:
+            raise ConfigError(f"--set {key}: cannot change when resuming the run in {out} (only "
+                              f"{', '.join(sorted(RESUMABLE_KEYS))}); use another --out for a new run")
+        data = C.deep_merge(data, change)
+    if steps is not None:
+        data = C.deep_merge(data, {"train": {"steps": steps}})
+    return C.validate(data, f"resuming {out / CONFIG_FILE}")
+
+
 def train_command(
     task: str = typer.Option(None, help="task to train (see `recursia plugins`)"),
     mixer: str = typer.Option(None, help="token mixer (default: the task's)"),
@@ -59,12 +95,10 @@ def train_command(
 ) -> None:
     """Train a model; resumes when --out holds an unfinished run."""
     device = pick_device(device)
+    if out is not None:
+        check_out_folder(out)
     if out is not None and (out / STATE_FILE).is_file():
-        cfg = C.load_json(out / CONFIG_FILE)
-        if steps is not None:
-            cfg.train.steps = steps
-        if task is not None and task != cfg.task:
-            raise ConfigError(f"--out {out} holds a '{cfg.task}' run, not '{task}'")
+        cfg = resume_config(out, task, mixer, preset, config, overrides, steps)
         print(f"resuming the run in {out} (its config.json is used; --steps may extend it)")
     else:
         if task is None:

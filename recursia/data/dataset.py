@@ -19,6 +19,7 @@ from typing import Callable
 
 import numpy as np
 
+from recursia.data.select import Pool, Pools
 from recursia.errors import DatasetError
 from recursia.jsonfile import read_json_object
 
@@ -154,29 +155,35 @@ def find_split(data_dir: str | Path, name: str) -> Path:
     raise DatasetError(f"{data_dir}: no '{name}' split (expected {data_dir / name / 'dataset.json'})")
 
 
-def official_split_folders(folder: str | Path) -> list[Path]:
-    """The split folders of an official dataset: ``folder`` itself if it is a split,
-    else its ``train/`` and ``test/`` (in that order); DatasetError if none."""
+def official_split_folders(folder: str | Path) -> dict[str, Path]:
+    """The split folders of an official dataset by name: ``{"train": folder}`` if
+    ``folder`` is itself a split, else those of its ``train/`` and ``test/`` that exist;
+    DatasetError if none."""
     folder = Path(folder)
     if not folder.is_dir():
-        raise DatasetError(f"{folder}: no such folder")
+        raise DatasetError(f"{folder}: no such folder" if not folder.exists() else f"{folder}: not a folder")
     if (folder / "dataset.json").is_file():
-        return [folder]
-    splits = [folder / name for name in ("train", "test") if (folder / name / "dataset.json").is_file()]
+        return {"train": folder}
+    splits = {name: folder / name for name in ("train", "test") if (folder / name / "dataset.json").is_file()}
     if not splits:
         raise DatasetError(f"{folder}: no dataset.json in it nor in train/ or test/ (not an official dataset)")
     return splits
 
 
-def read_official_originals(folder: str | Path, read_one: Callable[[Path], tuple[np.ndarray, np.ndarray]]
-                            ) -> tuple[np.ndarray, np.ndarray]:
-    """``read_one(split_folder) -> (inputs, labels)`` over :func:`official_split_folders`,
-    concatenated; DatasetError when the splits' grids have different cell counts."""
-    parts = [read_one(split) for split in official_split_folders(folder)]
-    sizes = {inputs.shape[1] for inputs, _ in parts}
+def read_official_pools(folder: str | Path, read_one: Callable[[Path], tuple[np.ndarray, np.ndarray]],
+                        kind: str = "official") -> Pools:
+    """``read_one(split_folder) -> (inputs, labels)`` of each split of an official folder,
+    as :class:`recursia.data.select.Pools` (its own train and test kept apart); a folder
+    with only ``test/`` gives that as the single pool. DatasetError when the splits'
+    grids have different cell counts."""
+    splits = official_split_folders(folder)
+    pools = {name: Pool(*read_one(path), f"{kind}:{path}") for name, path in splits.items()}
+    sizes = {pool.inputs.shape[1] for pool in pools.values()}
     if len(sizes) > 1:
         raise DatasetError(f"{folder}: the splits have different grid sizes ({sorted(sizes)} cells)")
-    return np.concatenate([i for i, _ in parts]), np.concatenate([lab for _, lab in parts])
+    if "train" not in pools:
+        return Pools(pools["test"])
+    return Pools(pools["train"], pools.get("test"))
 
 
 def group_originals(split: Split, folder: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -187,22 +194,3 @@ def group_originals(split: Split, folder: Path) -> tuple[np.ndarray, np.ndarray,
         raise DatasetError(f"{folder / 'all__group_indices.npy'}: not an increasing range of puzzles")
     rows = np.asarray(split.puzzle_indices)[groups[:-1]]
     return rows, np.asarray(split.inputs)[rows], np.asarray(split.labels)[rows]
-
-
-def subsample_rows(total: int, subsample: int | None, seed: int, what: str) -> np.ndarray:
-    """Indices (ascending) of a seeded random subset of ``subsample`` of ``total`` rows; all if None."""
-    if subsample is None:
-        return np.arange(total)
-    if not 0 < subsample <= total:
-        raise DatasetError(f"{what}: cannot subsample {subsample} of its {total} puzzles")
-    return np.sort(np.random.default_rng(seed).choice(total, size=subsample, replace=False))
-
-
-def disjoint_split(total: int, train_size: int, test_size: int, rng: np.random.Generator,
-                   what: str) -> tuple[np.ndarray, np.ndarray]:
-    """Seeded disjoint ``(train_rows, test_rows)`` of ``total`` distinct puzzles, each ascending."""
-    if train_size + test_size > total:
-        raise DatasetError(f"{what}: {total} distinct puzzles, fewer than "
-                           f"train_size {train_size} + test_size {test_size}")
-    order = rng.permutation(total)
-    return np.sort(order[test_size:train_size + test_size]), np.sort(order[:test_size])

@@ -29,20 +29,38 @@ from recursia.task import Task
 MODEL_FILE = "model.safetensors"
 STATE_FILE = "train_state.safetensors"
 CONFIG_FILE = "config.json"
+METRICS_FILE = "metrics.jsonl"
+RUN_FILES = (MODEL_FILE, STATE_FILE, CONFIG_FILE, METRICS_FILE)
+
+
+TEMP_SUFFIX = ".tmp"  # what atomic writes append to the final name while writing
 
 
 def atomic_save(tensors: dict[str, torch.Tensor], path: Path, metadata: dict[str, str]) -> None:
     """Write a safetensors file under a temporary name, then rename it over ``path``."""
-    tmp = path.with_name(path.name + ".tmp")
+    tmp = path.with_name(path.name + TEMP_SUFFIX)
     save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, str(tmp), metadata=metadata)
     os.replace(tmp, path)
 
 
 def atomic_write_text(path: Path, text: str) -> None:
     """Write a text file atomically."""
-    tmp = path.with_name(path.name + ".tmp")
+    tmp = path.with_name(path.name + TEMP_SUFFIX)
     tmp.write_text(text)
     os.replace(tmp, path)
+
+
+def remove_stale_temp_files(run_dir: Path) -> list[Path]:
+    """Delete the half-written files a killed atomic write left in ``run_dir``; returns them.
+
+    Only temporary names of the run directory's own files are touched
+    (``model.safetensors.tmp``, ``train_state.safetensors.tmp``, ...).
+    """
+    stale = [run_dir / (name + TEMP_SUFFIX) for name in RUN_FILES]
+    stale = [path for path in stale if path.is_file()]
+    for path in stale:
+        path.unlink()
+    return stale
 
 
 def model_metadata(cfg: RunConfig, model: RecursiveModel, num_puzzle_ids: int) -> dict[str, str]:

@@ -13,7 +13,7 @@ import copy
 import json
 import math
 import time
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -29,7 +29,7 @@ from recursia.errors import DatasetError
 from recursia.infer import evaluate
 from recursia.model import Carry, RecursiveModel
 from recursia.plots import read_metrics
-from recursia.train.checkpoint import STATE_FILE, atomic_write_text, save_model
+from recursia.train.checkpoint import METRICS_FILE, STATE_FILE, atomic_write_text, remove_stale_temp_files, save_model
 from recursia.train.ema import EMA
 from recursia.train.losses import step_loss
 from recursia.train.optim import AdamATan2, SparseSignSGD, lr_at
@@ -183,13 +183,41 @@ class Trainer:
         return {f"test_{k}": v for k, v in res.metrics.items()} | {"test_examples": res.examples}
 
 
+@contextmanager
+def deterministic_algorithms(enabled: bool):
+    """``torch.use_deterministic_algorithms(enabled)`` (warnings, not errors, for an op
+    without a deterministic kernel) for the duration, then the previous setting.
+
+    It makes compiled CPU kernels deterministic: without it inductor lowers the
+    embedding backward to a scatter-add whose float sums follow the threads' timing.
+    Uninitialised memory is not filled (it is never read), so eager speed is unchanged.
+    """
+    before = (torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled(),
+              torch.utils.deterministic.fill_uninitialized_memory)
+    torch.use_deterministic_algorithms(enabled, warn_only=True)
+    torch.utils.deterministic.fill_uninitialized_memory = False
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(before[0], warn_only=before[1])
+        torch.utils.deterministic.fill_uninitialized_memory = before[2]
+
+
+def uses_determinism(cfg: RunConfig, device: str | torch.device) -> bool:
+    """Whether ``train.deterministic`` asks for deterministic algorithms on ``device``."""
+    wanted = cfg.train.deterministic
+    return torch.device(device).type == "cpu" if wanted == "auto" else bool(wanted)
+
+
 def train(cfg: RunConfig, run_dir: Path, data_dir: Path, device: str | torch.device = "cpu",
           on_step: Callable[[dict], None] | None = None, log: Callable[[str], None] = print) -> TrainResult:
     """Train (or resume) ``cfg`` in ``run_dir`` on the dataset in ``data_dir``.
 
     ``on_step`` receives each step's metrics (the CLI drives its progress bar with it).
     Checkpoints every ``train.checkpoint_every`` steps, at the end, and on
-    KeyboardInterrupt, so no finished work is lost.
+    KeyboardInterrupt, so no finished work is lost. The data and the model are checked
+    before anything is written to ``run_dir``; temporary files a killed checkpoint
+    write left there are removed on resume.
     """
     t = cfg.train
     if t.threads:
@@ -197,14 +225,23 @@ def train(cfg: RunConfig, run_dir: Path, data_dir: Path, device: str | torch.dev
     if t.flush_denormal and torch.device(device).type == "cpu":
         torch.set_flush_denormal(True)
     run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    trainer = Trainer(cfg, run_dir, data_dir, device)
-    metrics_path = run_dir / "metrics.jsonl"
-    if trainer.resume():
-        log(f"resuming {run_dir} at step {trainer.step}")
-        keep = [r for r in read_metrics(metrics_path) if r.get("step", 0) <= trainer.step and not r.get("final")]
-        atomic_write_text(metrics_path, "".join(json.dumps(r) + "\n" for r in keep))
-    atomic_write_text(run_dir / "config.json", json.dumps(cfg.model_dump(), indent=2))
+    with deterministic_algorithms(uses_determinism(cfg, device)):
+        trainer = Trainer(cfg, run_dir, data_dir, device)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        remove_stale_temp_files(run_dir)
+        metrics_path = run_dir / METRICS_FILE
+        if trainer.resume():
+            log(f"resuming {run_dir} at step {trainer.step}")
+            keep = [r for r in read_metrics(metrics_path) if r.get("step", 0) <= trainer.step and not r.get("final")]
+            atomic_write_text(metrics_path, "".join(json.dumps(r) + "\n" for r in keep))
+        atomic_write_text(run_dir / "config.json", json.dumps(cfg.model_dump(), indent=2))
+        return _loop(trainer, metrics_path, on_step, log)
+
+
+def _loop(trainer: Trainer, metrics_path: Path, on_step: Callable[[dict], None] | None,
+          log: Callable[[str], None]) -> TrainResult:
+    """Train ``trainer`` to ``train.steps``, logging, evaluating and checkpointing on the way."""
+    t, run_dir = trainer.cfg.train, trainer.run_dir
     last: dict = {}
     t0, s0 = time.perf_counter(), trainer.step
     with metrics_path.open("a") as mf:

@@ -46,7 +46,9 @@ def edit(folder: Path, key: str, change) -> None:
 def test_read_official_shared_mazes(hard):
     raw_inputs = np.load(hard / "train" / "all__inputs.npy")
     for folder in (hard, hard / "train"):
-        inputs, labels = read_official(folder)
+        pools = read_official(folder)
+        assert pools.test is None
+        inputs, labels = pools.train.inputs, pools.train.labels
         assert inputs.shape == labels.shape == (1000, 900)
         assert inputs.dtype == labels.dtype == np.uint8
         np.testing.assert_array_equal(inputs, raw_inputs)
@@ -72,7 +74,7 @@ def test_official_round_trip_is_identical(hard, tmp_path):
 
 def test_official_build_with_split_and_all_eight_orientations(hard, tmp_path):
     request = DataBuildRequest(out=tmp_path, source=f"official:{hard}", train_size=30, test_size=20,
-                               aug=7, seed=4, subsample=200)
+                               aug=7, seed=4)
     summary = build_maze_dataset(task(), request)
     assert (summary["train_puzzles"], summary["train_examples"], summary["test_puzzles"]) == (30, 240, 20)
     train, test = read_split(tmp_path / "train"), read_split(tmp_path / "test")
@@ -92,7 +94,7 @@ def test_official_errors(tmp_path, hard):
         read_official(tmp_path / "nope")
     with pytest.raises(DatasetError, match="no dataset.json"):
         read_official(tmp_path)
-    with pytest.raises(DatasetError, match="holds 30x30 mazes but the task is 11x11 \\(set task_options.size=30\\)"):
+    with pytest.raises(DatasetError, match="holds 30x30 mazes but the task is 11x11 \\(build with --size 30\\)"):
         build_maze_dataset(task(11), DataBuildRequest(out=tmp_path / "o", source=f"official:{hard}"))
 
 
@@ -197,7 +199,28 @@ def test_build_request_errors(tmp_path, hard):
         build_maze_dataset(task(), DataBuildRequest(out=tmp_path, source="official:"))
     with pytest.raises(DatasetError, match="aug must be >= 0, got -1"):
         build_maze_dataset(task(), DataBuildRequest(out=tmp_path, aug=-1))
-    with pytest.raises(DatasetError, match="1000 distinct puzzles, fewer than train_size 1000 \\+ test_size 1000"):
+    with pytest.raises(DatasetError, match="holding out 1000 test puzzles leaves none of its 1000 for train"):
         build_maze_dataset(task(), DataBuildRequest(out=tmp_path, source=f"official:{hard}"))
-    with pytest.raises(DatasetError, match="cannot subsample 5000 of its 1000 puzzles"):
-        build_maze_dataset(task(), DataBuildRequest(out=tmp_path, source=f"official:{hard}", subsample=5000))
+    with pytest.raises(DatasetError, match="1000 distinct puzzles, fewer than the 10 for test \\+ 5000 for train"):
+        build_maze_dataset(task(), DataBuildRequest(out=tmp_path, source=f"official:{hard}", subsample=5000,
+                                                    test_size=10))
+    with pytest.raises(DatasetError, match="subsample applies to imported sources"):
+        build_maze_dataset(task(), DataBuildRequest(out=tmp_path, subsample=5))
+
+
+def test_official_train_and_test_are_kept_apart(hard, tmp_path):
+    source = tmp_path / "official"
+    build_maze_dataset(task(), DataBuildRequest(out=source, source=f"official:{hard}", test_size=400, seed=2))
+    official_test = {bytes(row) for row in read_split(source / "test").inputs}
+    summary = build_maze_dataset(task(), DataBuildRequest(out=tmp_path / "out", source=f"official:{source}",
+                                                          aug=7, subsample=50))
+    assert summary["split"] == "kept" and (summary["train_puzzles"], summary["test_puzzles"]) == (50, 400)
+    train, test = read_split(tmp_path / "out" / "train"), read_split(tmp_path / "out" / "test")
+    assert {bytes(row) for row in test.inputs} == official_test
+    assert not {bytes(row) for row in train.inputs} & official_test  # no test maze in any orientation
+    with pytest.raises(DatasetError, match="has its own test split"):
+        build_maze_dataset(task(), DataBuildRequest(out=tmp_path / "o", source=f"official:{source}",
+                                                    test_source=f"official:{hard}"))
+    split = build_maze_dataset(task(), DataBuildRequest(out=tmp_path / "t", source=f"official:{source / 'train'}",
+                                                        test_source=f"official:{source / 'test'}"))
+    assert split["split"] == "kept" and split["test_puzzles"] == 400

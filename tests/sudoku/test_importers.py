@@ -33,8 +33,8 @@ def extreme(shared) -> Path:
 @pytest.fixture
 def pairs(extreme):
     """The first 5 puzzles and solutions of the shared Sudoku-Extreme sample."""
-    puzzles, solutions = read_official(extreme)
-    return puzzles[:5], solutions[:5]
+    pool = read_official(extreme).train
+    return pool.inputs[:5], pool.labels[:5]
 
 
 def write_csv(path: Path, rows: list[str]) -> Path:
@@ -59,7 +59,9 @@ def assert_pairs_valid(puzzles, solutions, n):
 
 def test_read_official_shared_sample(extreme):
     for folder in (extreme, extreme / "train"):
-        puzzles, solutions = read_official(folder)
+        pools = read_official(folder)
+        assert pools.test is None and pools.train.name == f"official:{extreme / 'train'}"
+        puzzles, solutions = pools.train.inputs, pools.train.labels
         assert puzzles.shape == solutions.shape == (1000, 81)
         assert puzzles.dtype == solutions.dtype == np.uint8
         clues = (puzzles != 0).sum(axis=1)
@@ -82,10 +84,11 @@ def test_official_round_trip_is_identical(extreme, tmp_path):
 
 
 def test_official_build_with_split_and_augmentation(extreme, tmp_path):
-    request = DataBuildRequest(out=tmp_path, source=f"official:{extreme}", train_size=60, test_size=40,
-                               aug=2, seed=4, subsample=500)
+    request = DataBuildRequest(out=tmp_path, source=f"official:{extreme}", test_size=40, aug=2, seed=4,
+                               subsample=60)
     summary = build_sudoku_dataset(task(), request)
     assert (summary["train_puzzles"], summary["train_examples"], summary["test_puzzles"]) == (60, 180, 40)
+    assert summary["split"] == "held out" and "no test split" in summary["warnings"][0]
     original = json.loads((extreme / "train" / "dataset.json").read_text())
     train, test = read_split(tmp_path / "train"), read_split(tmp_path / "test")
     for split in (train, test):
@@ -148,7 +151,7 @@ def test_build_from_csv(tmp_path, pairs):
     assert (summary["train_puzzles"], summary["test_puzzles"]) == (3, 2)
     with pytest.raises(DatasetError, match="holds 9x9 puzzles but the task is 6x6"):
         build_sudoku_dataset(task(6), DataBuildRequest(out=tmp_path / "o6", source=f"csv:{path}"))
-    with pytest.raises(DatasetError, match="5 distinct puzzles, fewer than train_size 1000 \\+ test_size 1000"):
+    with pytest.raises(DatasetError, match="5 distinct puzzles, fewer than the 1000 for test; give a smaller"):
         build_sudoku_dataset(task(), DataBuildRequest(out=tmp_path / "o", source=f"csv:{path}"))
 
 
@@ -197,7 +200,7 @@ def test_csv_file_errors(tmp_path, pairs):
     rows[1] = rows[1] + ",extra"
     with pytest.raises(DatasetError, match="short.csv line 3: 5 fields, expected 4 as in the header"):
         read_csv(write_csv(tmp_path / "short.csv", rows))
-    with pytest.raises(DatasetError, match="cannot subsample 9 of its 5 puzzles"):
+    with pytest.raises(DatasetError, match="cannot take 9 of its 5 distinct puzzles"):
         read_csv(write_csv(tmp_path / "data.csv", csv_rows(*pairs)), subsample=9)
 
 
@@ -295,3 +298,56 @@ def test_generation_that_keeps_repeating_is_an_error(tmp_path, monkeypatch):
     monkeypatch.setattr(build.generator, "generate", repeating)
     with pytest.raises(DatasetError, match="only 1 distinct 4x4 puzzles in 40 generated, fewer than the 10 asked"):
         build.generate_unique(10, 4, seed=0)
+
+
+# --- a source's own splits ----------------------------------------------------------
+
+def official_with_both_splits(extreme: Path, out: Path) -> Path:
+    """An official folder whose train/ holds 700 of the shared puzzles (2 stored copies each)
+    and whose test/ holds the other 300."""
+    build_sudoku_dataset(task(), DataBuildRequest(out=out, source=f"official:{extreme}", test_size=300, aug=2,
+                                                  seed=1))
+    return out
+
+
+def test_official_train_and_test_are_kept_apart(extreme, tmp_path):
+    source = official_with_both_splits(extreme, tmp_path / "official")
+    official_test = {bytes(row) for row in read_split(source / "test").inputs}
+    summary = build_sudoku_dataset(task(), DataBuildRequest(out=tmp_path / "out", source=f"official:{source}",
+                                                            subsample=100, aug=1))
+    assert summary["split"] == "kept" and summary["test_in_train"] == 0 and "warnings" not in summary
+    assert (summary["train_puzzles"], summary["test_puzzles"]) == (100, 300)
+    train, test = read_split(tmp_path / "out" / "train"), read_split(tmp_path / "out" / "test")
+    assert {bytes(row) for row in test.inputs} == official_test  # the whole official test split
+    assert not {bytes(row) for row in train.inputs} & official_test  # no test puzzle (nor copy) in train
+    official_train = {bytes(row) for row in read_split(source / "train").inputs}
+    assert {bytes(row) for row in train.inputs[::2]} <= official_train
+    resplit = build_sudoku_dataset(task(), DataBuildRequest(out=tmp_path / "re", source=f"official:{source}",
+                                                            test_size=300, resplit=True))
+    assert resplit["split"] == "resplit" and "--resplit" in resplit["warnings"][0]
+    mixed = {bytes(row) for row in read_split(tmp_path / "re" / "train").inputs}
+    assert mixed & official_test  # only when asked
+
+
+def test_real_format_train_and_test_csv_import_as_the_official_build(extreme, tmp_path):
+    pool = read_official(extreme).train
+    rows = csv_rows(pool.inputs, pool.labels)
+    folder = tmp_path / "csv"
+    folder.mkdir()
+    write_csv(folder / "train.csv", rows[:800])
+    write_csv(folder / "test.csv", rows[800:])
+    for source, test_source in ((f"csv:{folder}", None), (f"csv:{folder / 'train.csv'}", f"csv:{folder / 'test.csv'}")):
+        out = tmp_path / "out"
+        summary = build_sudoku_dataset(task(), DataBuildRequest(out=out, source=source, test_source=test_source,
+                                                                subsample=50, aug=3, seed=2))
+        assert (summary["train_puzzles"], summary["train_examples"], summary["test_puzzles"]) == (50, 200, 200)
+        test = read_split(out / "test")
+        np.testing.assert_array_equal(np.asarray(test.inputs) - 1, pool.inputs[800:])  # kept whole, in order
+        originals = np.asarray(read_split(out / "train").inputs)[::4] - 1
+        assert {bytes(r) for r in originals} <= {bytes(r) for r in pool.inputs[:800]}
+    with pytest.raises(DatasetError, match="has its own test split"):
+        build_sudoku_dataset(task(), DataBuildRequest(out=tmp_path / "o", source=f"csv:{folder}",
+                                                      test_source=f"csv:{folder / 'test.csv'}"))
+    (folder / "train.csv").rename(folder / "other.csv")
+    with pytest.raises(DatasetError, match="needs a train.csv"):
+        build_sudoku_dataset(task(), DataBuildRequest(out=tmp_path / "o", source=f"csv:{folder}"))

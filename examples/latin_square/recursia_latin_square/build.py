@@ -87,11 +87,11 @@ def generate_unique(count: int, n: int, seed: int) -> tuple[np.ndarray, np.ndarr
 
 def split(puzzles: np.ndarray, squares: np.ndarray, request: DataBuildRequest):
     """Seeded disjoint ``((train_p, train_s), (test_p, test_s))``."""
+    train_size, test_size = request.generated_sizes()
     order = np.random.default_rng([request.seed, SPLIT_STREAM]).permutation(len(puzzles))
-    test_rows = np.sort(order[:request.test_size])
-    train_rows = np.sort(order[request.test_size:request.test_size + request.train_size])
+    test_rows = np.sort(order[:test_size])
+    train_rows = np.sort(order[test_size:test_size + train_size])
     return (puzzles[train_rows], squares[train_rows]), (puzzles[test_rows], squares[test_rows])
-
 
 
 def build_latin_dataset(task, request: DataBuildRequest) -> dict:
@@ -103,13 +103,11 @@ def build_latin_dataset(task, request: DataBuildRequest) -> dict:
     n = task.options.size
     if request.source != "generate":
         raise DatasetError(f"unknown Latin-square data source {request.source!r}: only 'generate' is supported")
-    for field in ("train_size", "test_size", "aug"):
-        if getattr(request, field) < 0:
-            raise DatasetError(f"{field} must be >= 0, got {getattr(request, field)}")
-    if request.subsample is not None:
-        raise DatasetError("subsample applies to imported files; the 'generate' source has none")
+    if request.aug < 0:
+        raise DatasetError(f"aug must be >= 0, got {request.aug}")
+    train_size, test_size = request.generated_sizes()  # also refuses the import-only options
     started = time.perf_counter()
-    puzzles, squares = generate_unique(request.train_size + request.test_size, n, request.seed)
+    puzzles, squares = generate_unique(train_size + test_size, n, request.seed)
     train, test = split(puzzles, squares, request)
     tokens = [a.astype(np.uint8) + 1 for a in train]  # symbols -> tokens (blank 0 -> 1)
     rng = np.random.default_rng([request.seed, AUG_STREAM])
