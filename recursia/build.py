@@ -25,4 +25,8 @@ def make_model(cfg: RunConfig, task: Task, num_puzzle_ids: int,
                registry: Registry | None = None) -> RecursiveModel:
     """A freshly initialised model for ``task`` with the mixer named in the config."""
     factory = (registry or get_registry()).mixer(cfg.model.mixer)
-    return RecursiveModel(cfg.model, task.vocab_size, task.seq_len, num_puzzle_ids, factory)
+    try:
+        return RecursiveModel(cfg.model, task.vocab_size, task.seq_len, num_puzzle_ids, factory)
+    except (RuntimeError, MemoryError) as e:  # e.g. weights too large to allocate
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        raise ConfigError(f"cannot build the configured model ({first})") from None

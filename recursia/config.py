@@ -16,7 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from recursia.errors import ConfigError
-from recursia.jsonfile import read_json_object
+from recursia.jsonfile import read_json_object, read_text
 
 
 class _Strict(BaseModel):
@@ -167,14 +167,11 @@ def load_file(path: str | Path) -> dict:
     path = Path(path)
     if path.suffix == ".json":
         return read_json_object(path, ConfigError, "config file")
-    if not path.is_file():
-        raise ConfigError(f"{path}: config file not found")
+    text = read_text(path, ConfigError, "config file")
     try:
-        data = yaml.load(path.read_text(), Loader=_Loader)
+        data = yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as e:
         raise ConfigError(f"{path}: not valid YAML ({str(e).splitlines()[0]})") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: not a text file") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level")
     return data

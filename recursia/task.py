@@ -113,6 +113,13 @@ class Task:
         """Whether predicted tokens ``answer (seq_len,)`` are a valid answer to ``inputs``."""
         raise NotImplementedError
 
+    def notes(self, inputs: np.ndarray) -> list[str]:
+        """Warnings about a parsed puzzle that is valid but unusual, printed by ``solve``.
+
+        E.g. Sudoku: "the puzzle has more than one solution". Default: none.
+        """
+        return []
+
     def decode(self, inputs: np.ndarray, answer: np.ndarray) -> Any:
         """The answer tokens in the task's natural, JSON-serialisable form."""
         raise NotImplementedError

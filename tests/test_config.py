@@ -165,7 +165,7 @@ def test_load_file_missing(tmp_path):
     with pytest.raises(ConfigError) as info:
         C.load_file(path)
     assert str(path) in str(info.value) and "not found" in str(info.value)
-    with pytest.raises(ConfigError, match="not found"):
+    with pytest.raises(ConfigError, match="is a folder, expected a config file"):
         C.load_file(tmp_path)  # a directory is not a config file
 
 

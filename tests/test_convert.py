@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+
+import pytest
 import torch
 from safetensors.torch import load_file
 
@@ -40,7 +43,8 @@ def test_convert_errors_are_one_line(tmp_path, capsys):
     bad.write_bytes(b"not a checkpoint")
     code, _, err = run_cli(capsys, "convert", "official", str(bad), "--arch-config",
                            str(ref / "sudoku_mlp.config.json"), "--out", str(tmp_path / "o"))
-    assert code == 2 and "unreadable checkpoint" in err and err.count("\n") == 1
+    assert code == 2 and "not a torch checkpoint of plain tensors" in err and err.count("\n") == 1
+    assert "weights_only" not in err  # torch's advice to load unsafely is never passed on
     code, _, err = run_cli(capsys, "convert", "official", str(ref / "maze_attn.weights.safetensors"),
                            "--arch-config", str(ref / "maze_attn.config.json"), "--out", str(tmp_path / "m"))
     assert code == 2 and "pass --task" in err
@@ -60,3 +64,19 @@ def test_convert_official_attention_checkpoint_for_the_maze_task(tmp_path, capsy
     trace = run_steps(run.model, v["inputs"].long(), v["puzzle_identifiers"].long(), max_steps=4)
     for n in range(4):
         assert torch.equal(trace.preds[n], v[f"step{n + 1}.logits"].argmax(-1))
+
+
+@pytest.mark.parametrize("value,needle", [
+    ("big", "hidden_size: Input should be a valid integer"),
+    ("-64", "hidden_size: Input should be greater than 0"),
+])
+def test_convert_bad_arch_values_are_one_line(tmp_path, capsys, value, needle):
+    ref = shared_path("reference")
+    arch = json.loads((ref / "sudoku_mlp.config.json").read_text())
+    arch["config_dict"]["hidden_size"] = value if value == "big" else int(value)
+    path = tmp_path / "arch.json"
+    path.write_text(json.dumps(arch))
+    code, _, err = run_cli(capsys, "convert", "official", str(ref / "sudoku_mlp.weights.safetensors"),
+                           "--arch-config", str(path), "--out", str(tmp_path / "o"))
+    assert code == 2 and needle in err and str(path) in err and err.count("\n") == 1
+    assert not (tmp_path / "o").exists()

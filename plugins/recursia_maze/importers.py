@@ -40,7 +40,7 @@ def _read_split(folder: Path) -> tuple[np.ndarray, np.ndarray]:
     """Original mazes and labels of one official split folder, checked."""
     split = read_split(folder, mmap=False)
     check_square(int(split.meta["seq_len"]), folder / "dataset.json")
-    rows, inputs, labels = group_originals(split, folder)
+    rows, inputs, labels = group_originals(split)
     inputs, labels = inputs.astype(np.uint8), labels.astype(np.uint8)
     check_mazes(inputs, labels, folder, rows)
     return inputs, labels

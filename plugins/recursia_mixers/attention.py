@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from recursia.config import ModelConfig
+from recursia.errors import ConfigError
 from recursia.model.layers import apply_rotary, linear, rotary_tables
 
 
@@ -20,7 +21,7 @@ class Attention(nn.Module):
     def __init__(self, hidden_size: int, seq_len: int, num_heads: int, rope_theta: float | None):
         super().__init__()
         if hidden_size % num_heads:
-            raise ValueError(f"hidden_size {hidden_size} is not a multiple of num_heads {num_heads}")
+            raise ConfigError(f"model.hidden_size {hidden_size} is not a multiple of model.num_heads {num_heads}")
         self.num_heads, self.head_dim = num_heads, hidden_size // num_heads
         self.qkv_proj = linear(hidden_size, 3 * hidden_size)
         self.o_proj = linear(hidden_size, hidden_size)
@@ -33,7 +34,12 @@ class Attention(nn.Module):
     @classmethod
     def from_config(cls, hidden_size: int, seq_len: int, cfg: ModelConfig) -> "Attention":
         """The mixer factory. ``mixer_options.rope`` (default true) switches RoPE off."""
+        unknown = sorted(set(cfg.mixer_options) - {"rope"})
+        if unknown:
+            raise ConfigError(f"model.mixer_options.{unknown[0]}: unknown key (the attention mixer has: rope)")
         rope = cfg.mixer_options.get("rope", True)
+        if not isinstance(rope, bool):
+            raise ConfigError(f"model.mixer_options.rope: expected true or false, got {rope!r}")
         return cls(hidden_size, seq_len, cfg.num_heads, cfg.rope_theta if rope else None)
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:

@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from recursia.config import ModelConfig
+from recursia.errors import ConfigError
 from recursia.model.layers import SwiGLU
 
 
@@ -24,7 +25,10 @@ class SequenceMLP(nn.Module):
 
     @classmethod
     def from_config(cls, hidden_size: int, seq_len: int, cfg: ModelConfig) -> "SequenceMLP":
-        """The mixer factory: uses ``cfg.expansion`` and ``cfg.swiglu_multiple``."""
+        """The mixer factory: uses ``cfg.expansion`` and ``cfg.swiglu_multiple`` (no mixer_options)."""
+        if cfg.mixer_options:
+            raise ConfigError(f"model.mixer_options.{sorted(cfg.mixer_options)[0]}: unknown key "
+                              f"(the mlp mixer has no options)")
         return cls(seq_len, cfg.expansion, cfg.swiglu_multiple)
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:

@@ -8,9 +8,10 @@ import typer
 
 from recursia import config as C
 from recursia.build import make_model, make_task
-from recursia.errors import CheckpointError
+from recursia.cli.common import check_out_folder
+from recursia.errors import CheckpointError, ConfigError
 from recursia.plugins import get_registry
-from recursia.train.checkpoint import load_state, save_model
+from recursia.train.checkpoint import STATE_FILE, load_state, save_model
 from recursia_official.convert import convert_state_dict, load_arch_config, model_config_from_official, \
     read_official_checkpoint
 
@@ -31,6 +32,18 @@ def _guess_task(vocab: int, seq_len: int) -> str:
     return found[0]
 
 
+def official_int(arch: dict, key: str, default: int, where: Path) -> int:
+    """``arch[key]`` (or ``default``) as a non-negative int; ConfigError naming the key otherwise."""
+    value = arch.get(key, default)
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        number = -1
+    if number < 0 or isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+        raise ConfigError(f"{where}: {key}: expected a non-negative integer, got {value!r}")
+    return number
+
+
 @app.command("official")
 def official_command(
     checkpoint: Path = typer.Argument(..., help="official checkpoint (torch.save state dict or .safetensors)"),
@@ -40,13 +53,17 @@ def official_command(
     options: list[str] = typer.Option([], "--set", help="task option, e.g. --set size=9"),
 ) -> None:
     """Convert an official TinyRecursiveModels checkpoint into a recursia run directory."""
+    check_out_folder(out)
+    if (out / STATE_FILE).is_file():
+        raise CheckpointError(f"--out {out} holds a training run ({STATE_FILE}); write the conversion to "
+                              f"another folder")
     arch = load_arch_config(arch_config)
-    model_cfg = model_config_from_official(arch)
+    model_cfg = model_config_from_official(arch, str(arch_config))
     state = convert_state_dict(read_official_checkpoint(checkpoint), model_cfg.separate_nets)
     if "embed.tokens.weight" not in state:
         raise CheckpointError(f"{checkpoint}: no token embedding (inner.embed_tokens.embedding_weight) found")
-    vocab = int(arch.get("vocab_size", state["embed.tokens.weight"].shape[0]))
-    seq_len = int(arch.get("seq_len", 0)) or None
+    vocab = official_int(arch, "vocab_size", state["embed.tokens.weight"].shape[0], arch_config)
+    seq_len = official_int(arch, "seq_len", 0, arch_config) or None
     opts: dict = {}
     for item in options:
         opts = C.deep_merge(opts, C.parse_override(item))

@@ -8,10 +8,14 @@ Official key names (``inner.L_level.layers.{i}.self_attn...``) become recursia's
 
 from __future__ import annotations
 
+import pickle
 import re
+import warnings
 from pathlib import Path
 
 import torch
+from pydantic import ValidationError
+
 from recursia.config import ModelConfig, load_file
 from recursia.errors import CheckpointError, ConfigError
 
@@ -73,29 +77,48 @@ def load_arch_config(path: str | Path) -> dict:
     return data
 
 
-def model_config_from_official(arch: dict) -> ModelConfig:
-    """The recursia ModelConfig equivalent to an official TRM/HRM arch config."""
-    hrm = "hrm" in str(arch.get("name", "")).lower() or int(arch.get("H_layers", 0) or 0) > 0
+# recursia ModelConfig field <- official arch-config key (and its default there)
+OFFICIAL_FIELDS = {
+    "hidden_size": ("hidden_size", None), "n_layers": ("L_layers", 2), "expansion": ("expansion", 4),
+    "num_heads": ("num_heads", 8), "T": ("H_cycles", 3), "n": ("L_cycles", 6),
+    "puzzle_emb_ndim": ("puzzle_emb_ndim", None), "puzzle_emb_len": ("puzzle_emb_len", 16),
+    "rms_norm_eps": ("rms_norm_eps", 1e-5), "rope_theta": ("rope_theta", 10000.0),
+    "halt_max_steps": ("halt_max_steps", 16), "halt_exploration_prob": ("halt_exploration_prob", 0.1),
+}
+
+
+def model_config_from_official(arch: dict, where: str = "arch config") -> ModelConfig:
+    """The recursia ModelConfig equivalent to an official TRM/HRM arch config.
+
+    ConfigError naming the official key (``where: H_cycles: ...``) for a value that is
+    no valid setting, all of them at once.
+    """
+    hrm = "hrm" in str(arch.get("name", "")).lower() or _truthy_int(arch.get("H_layers", 0))
     attention = not arch.get("mlp_t", False)
-    return ModelConfig(
+    values = {field: arch.get(key, default) for field, (key, default) in OFFICIAL_FIELDS.items()}
+    if values["puzzle_emb_ndim"] is None:
+        values["puzzle_emb_ndim"] = values["hidden_size"]
+    values.update(
         mixer="attention" if attention else "mlp",
         mixer_options={"rope": arch.get("pos_encodings", "rope") == "rope"} if attention else {},
-        hidden_size=int(arch["hidden_size"]),
-        n_layers=int(arch.get("L_layers", 2)),
-        expansion=float(arch.get("expansion", 4)),
-        num_heads=int(arch.get("num_heads", 8)),
-        T=int(arch.get("H_cycles", 3)),
-        n=int(arch.get("L_cycles", 6)),
-        puzzle_emb_ndim=int(arch.get("puzzle_emb_ndim", arch["hidden_size"])),
-        puzzle_emb_len=int(arch.get("puzzle_emb_len", 16)),
-        rms_norm_eps=float(arch.get("rms_norm_eps", 1e-5)),
-        rope_theta=float(arch.get("rope_theta", 10000.0)),
-        halt_max_steps=int(arch.get("halt_max_steps", 16)),
-        halt_exploration_prob=float(arch.get("halt_exploration_prob", 0.1)),
-        separate_nets=hrm,
-        one_step_grad=hrm,
-        act_continue=hrm or not arch.get("no_ACT_continue", True),
+        separate_nets=hrm, one_step_grad=hrm, act_continue=hrm or not arch.get("no_ACT_continue", True),
     )
+    try:
+        return ModelConfig.model_validate(values)
+    except ValidationError as e:
+        problems = []
+        for err in e.errors():
+            field = str(err["loc"][0]) if err["loc"] else "(top)"
+            problems.append(f"{OFFICIAL_FIELDS.get(field, (field,))[0]}: {err['msg']} (got {err.get('input')!r})")
+        raise ConfigError(f"{where}: " + "; ".join(problems)) from None
+
+
+def _truthy_int(value) -> bool:
+    """Whether an official layer count like ``H_layers`` is a positive number (bad values: no)."""
+    try:
+        return int(value or 0) > 0
+    except (TypeError, ValueError):
+        return False
 
 
 def read_official_checkpoint(path: str | Path) -> dict[str, torch.Tensor]:
@@ -109,9 +132,17 @@ def read_official_checkpoint(path: str | Path) -> dict[str, torch.Tensor]:
             from safetensors.torch import load_file
 
             return load_file(str(path))
-        state = torch.load(str(path), map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch warns about the file's format; the error below says it
+            state = torch.load(str(path), map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        raise CheckpointError(f"{path}: not a torch checkpoint of plain tensors (the safe loader refused it; "
+                              f"recursia never unpickles other objects, which could run code); give a state dict "
+                              f"saved with torch.save, or a .safetensors file") from None
     except Exception as e:  # any unreadable file is the user's input problem
         first = (str(e).strip().splitlines() or [""])[0]
+        if "weights_only" in first:  # never pass on torch's advice to load unsafely
+            first = "not a torch checkpoint of plain tensors"
         raise CheckpointError(f"{path}: unreadable checkpoint ({type(e).__name__}: {first})") from None
     if isinstance(state, dict) and "model" in state and isinstance(state["model"], dict):
         state = state["model"]

@@ -194,7 +194,7 @@ def _read_official_split(folder: Path) -> tuple[np.ndarray, np.ndarray]:
     """Original puzzles and solutions of one official split folder, checked."""
     split = read_split(folder, mmap=False)
     n = _size_of(int(split.meta["seq_len"]), f"{folder / 'dataset.json'}: seq_len", "tokens")
-    rows, inputs, labels = group_originals(split, folder)
+    rows, inputs, labels = group_originals(split)
     inputs, labels = inputs.astype(np.int64), labels.astype(np.int64)
     _check_tokens(inputs, 1, n + 1, folder / "all__inputs.npy", rows)
     _check_tokens(labels, 2, n + 1, folder / "all__labels.npy", rows)

@@ -61,6 +61,15 @@ class SudokuTask(Task):
         grid.validate_puzzle(digits, self.size)
         return grid.digits_to_tokens(digits)
 
+    def notes(self, inputs: np.ndarray) -> list[str]:
+        """A warning when the puzzle has several solutions (any of them passes the checker)."""
+        from recursia_sudoku.solver import count_solutions
+
+        if count_solutions(grid.tokens_to_digits(inputs).astype(np.int64), self.size, limit=2) > 1:
+            return ["the puzzle has more than one solution (a real Sudoku has one): the checker accepts any "
+                    "of them, so the answer is one solution, not the solution"]
+        return []
+
     def check(self, inputs: np.ndarray, answer: np.ndarray) -> bool:
         """Whether ``answer`` tokens are a complete, valid grid that keeps the givens of ``inputs``."""
         return grid.is_valid_solution(grid.tokens_to_digits(inputs), grid.tokens_to_digits(answer), self.size)

@@ -9,7 +9,7 @@ import typer
 
 from recursia.cli.common import pick_device
 from recursia.data.cache import default_dataset
-from recursia.data.dataset import find_split, read_split
+from recursia.data.dataset import find_split, read_task_split
 from recursia.errors import DatasetError
 from recursia.infer import evaluate
 from recursia.train.checkpoint import load_run
@@ -18,7 +18,7 @@ from recursia.train.checkpoint import load_run
 def eval_command(
     run_dir: Path = typer.Argument(..., help="run directory (holds config.json, model.safetensors)"),
     data: Path = typer.Option(None, help="dataset folder (default: the run's dataset)"),
-    limit: int = typer.Option(None, help="evaluate the first N test examples only"),
+    limit: int = typer.Option(None, min=1, help="evaluate the first N test examples only"),
     as_json: bool = typer.Option(False, "--json", help="print JSON"),
     device: str = typer.Option(None, help="cpu or cuda"),
 ) -> None:
@@ -26,10 +26,13 @@ def eval_command(
     device = pick_device(device)
     run = load_run(run_dir, device)
     data_dir = data or (Path(run.cfg.data.path) if run.cfg.data.path else default_dataset(run.task, run.cfg.data))
-    split = read_split(find_split(data_dir, "test"))
-    if split.meta["seq_len"] != run.task.seq_len:
-        raise DatasetError(f"{data_dir}: seq_len {split.meta['seq_len']} does not match the run's task "
-                           f"({run.task.describe()}, seq_len {run.task.seq_len})")
+    test_dir = find_split(data_dir, "test")
+    split = read_task_split(test_dir, run.task.seq_len, run.task.vocab_size, run.task.describe())
+    table = run.model.embed.puzzle
+    if table is not None and len(split.puzzle_identifiers) and int(split.puzzle_identifiers.max()) >= len(table.weight):
+        raise DatasetError(f"{test_dir / 'all__puzzle_identifiers.npy'}: puzzle identifier "
+                           f"{int(split.puzzle_identifiers.max())}, but the run's embedding table has "
+                           f"{len(table.weight)} rows (was it trained on this dataset?)")
     res = evaluate(run.model, run.task, split, limit, device=device)
     m = res.metrics
     if as_json:

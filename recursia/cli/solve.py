@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import typer
 
 from recursia.build import make_task
 from recursia.cli.common import pick_device
-from recursia.errors import CheckpointError
+from recursia.errors import CheckpointError, ConfigError
 from recursia.infer import read_puzzle_file, solve
 from recursia.plugins import get_registry
 from recursia.train.checkpoint import latest_run, load_run
@@ -26,6 +27,8 @@ def solve_command(
 ) -> None:
     """Solve one puzzle and show the answer, the checker's verdict and the steps used."""
     device = pick_device(device)
+    if png is not None and (png.is_dir() or not png.parent.is_dir()):
+        raise ConfigError(f"--png {png}: " + ("is a folder" if png.is_dir() else f"no folder {png.parent}"))
     task_name, puzzle = read_puzzle_file(puzzle_file)
     get_registry().task(task_name)
     if checkpoint is None:
@@ -41,13 +44,16 @@ def solve_command(
     if problem:
         raise CheckpointError(f"{checkpoint}: {problem}")
     inputs = run.task.parse(puzzle)
+    notes = run.task.notes(inputs)
+    for note in notes:
+        print(f"warning: {puzzle_file}: {note}", file=sys.stderr)
     sol = solve(run.model, run.task, inputs, device=device)
     if png is not None:
         run.task.render_png(inputs, sol.answer, png)
     if as_json:
         out = {"task": task_name, "checkpoint": str(checkpoint), "answer": run.task.decode(inputs, sol.answer),
                "valid": sol.valid, "steps": sol.steps, "halted": sol.halted,
-               "halt_confidence": round(sol.halt_confidence, 4)}
+               "halt_confidence": round(sol.halt_confidence, 4), "notes": notes}
         if show_steps:
             out["trace"] = [{"step": i + 1, "answer": run.task.decode(inputs, a), "halt_confidence": round(c, 4)}
                             for i, (a, c) in enumerate(sol.trace)]

@@ -117,15 +117,24 @@ def write_split(folder: Path, inputs: np.ndarray, labels: np.ndarray, *,
 
 
 def read_split(folder: str | Path, mmap: bool = True) -> Split:
-    """Read one split folder; raises DatasetError naming the missing or bad file."""
+    """Read one split folder; raises DatasetError naming the missing or bad file.
+
+    Checks that ``dataset.json`` holds sane sizes and that the arrays fit together
+    (shapes, integer dtypes, index arrays that are increasing ranges ending where the
+    next array ends, puzzle identifiers inside the table); token values are checked
+    against a task by :func:`check_tokens`.
+    """
     folder = Path(folder)
     meta_path = folder / "dataset.json"
     if not meta_path.is_file():
         raise DatasetError(f"{folder}: no dataset.json (not a dataset split folder)")
     meta = read_json_object(meta_path, DatasetError)
-    for key in ("vocab_size", "seq_len"):
-        if key not in meta:
+    for key, low in (("vocab_size", 1), ("seq_len", 1), ("num_puzzle_identifiers", 0), ("ignore_label_id", 0)):
+        value = meta.get(key, low)
+        if key in ("vocab_size", "seq_len") and key not in meta:
             raise DatasetError(f"{meta_path}: missing key '{key}'")
+        if not isinstance(value, int) or isinstance(value, bool) or value < low:
+            raise DatasetError(f"{meta_path}: '{key}' must be an integer >= {low}, got {value!r}")
     arrays = {}
     for key in ARRAYS:
         path = folder / f"all__{key}.npy"
@@ -135,13 +144,72 @@ def read_split(folder: str | Path, mmap: bool = True) -> Split:
             arrays[key] = np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
         except (ValueError, EOFError, OSError) as e:
             raise DatasetError(f"{path}: unreadable array ({type(e).__name__}: {e})") from None
+        if arrays[key].dtype.kind not in "iu":
+            raise DatasetError(f"{path}: dtype {arrays[key].dtype}, expected integers")
     split = Split(meta=meta, **arrays)
-    if split.inputs.shape != split.labels.shape or split.inputs.ndim != 2:
-        raise DatasetError(f"{folder}: inputs {split.inputs.shape} and labels {split.labels.shape} differ")
-    if split.inputs.shape[1] != meta["seq_len"]:
-        raise DatasetError(f"{folder}: seq_len {meta['seq_len']} in dataset.json but arrays have {split.inputs.shape[1]}")
-    if int(split.puzzle_indices[-1]) != split.num_examples:
-        raise DatasetError(f"{folder}: puzzle_indices end at {int(split.puzzle_indices[-1])}, not {split.num_examples}")
+    _check_layout(split, folder)
+    return split
+
+
+def _check_layout(split: Split, folder: Path) -> None:
+    """DatasetError naming the file whose shape or index values do not fit the others."""
+    def where(key: str) -> Path:
+        return folder / f"all__{key}.npy"
+
+    if split.inputs.ndim != 2 or split.inputs.shape != split.labels.shape:
+        raise DatasetError(f"{folder}: inputs {split.inputs.shape} and labels {split.labels.shape} must be equal "
+                           f"2-D shapes (examples, seq_len)")
+    if split.inputs.shape[1] != split.meta["seq_len"]:
+        raise DatasetError(f"{folder}: seq_len {split.meta['seq_len']} in dataset.json but arrays have "
+                           f"{split.inputs.shape[1]}")
+    for key in ("puzzle_indices", "group_indices", "puzzle_identifiers"):
+        if getattr(split, key).ndim != 1:
+            raise DatasetError(f"{where(key)}: shape {getattr(split, key).shape}, expected one dimension")
+    for key, end, what in (("puzzle_indices", split.num_examples, "examples"),
+                           ("group_indices", len(split.puzzle_indices) - 1, "puzzles")):
+        index = np.asarray(getattr(split, key)).astype(np.int64)
+        if len(index) < 1 or index[0] != 0 or np.any(np.diff(index) < 1) or index[-1] != end:
+            raise DatasetError(f"{where(key)}: not a strictly increasing range of {what} from 0 to {end}")
+    ids = np.asarray(split.puzzle_identifiers)
+    if len(ids) != len(split.puzzle_indices) - 1:
+        raise DatasetError(f"{where('puzzle_identifiers')}: {len(ids)} identifiers for "
+                           f"{len(split.puzzle_indices) - 1} puzzles")
+    table = split.meta.get("num_puzzle_identifiers", 1)
+    if len(ids) and (ids.min() < 0 or ids.max() >= max(table, 1)):
+        raise DatasetError(f"{where('puzzle_identifiers')}: identifiers {int(ids.min())}..{int(ids.max())} outside "
+                           f"0..{max(table, 1) - 1} (num_puzzle_identifiers {table} in dataset.json)")
+
+
+def check_tokens(split: Split, folder: str | Path, vocab_size: int) -> None:
+    """DatasetError naming the file and row of the first token outside ``0..vocab_size-1``.
+
+    ``vocab_size`` is the task's; ``dataset.json`` may not claim a larger one.
+    """
+    folder = Path(folder)
+    if split.meta["vocab_size"] > vocab_size:
+        raise DatasetError(f"{folder / 'dataset.json'}: vocab_size {split.meta['vocab_size']}, more than the "
+                           f"task's {vocab_size}")
+    for key in ("inputs", "labels"):
+        array = getattr(split, key)
+        if not array.size:
+            continue
+        low, high = int(array.min()), int(array.max())
+        if low < 0 or high >= vocab_size:
+            rows, cells = np.nonzero((np.asarray(array) < 0) | (np.asarray(array) >= vocab_size))
+            raise DatasetError(f"{folder / f'all__{key}.npy'} row {rows[0]}: token {int(array[rows[0], cells[0]])} "
+                               f"at cell {cells[0] + 1} is outside the task's vocabulary 0..{vocab_size - 1}")
+
+
+def read_task_split(folder: str | Path, seq_len: int, vocab_size: int, what: str) -> Split:
+    """:func:`read_split` checked against a task: its sequence length and vocabulary.
+
+    ``what`` describes the task in the error (e.g. ``"sudoku 6x6"``).
+    """
+    split = read_split(folder)
+    if split.meta["seq_len"] != seq_len:
+        raise DatasetError(f"{folder}: seq_len {split.meta['seq_len']} does not match the task ({what}, "
+                           f"seq_len {seq_len})")
+    check_tokens(split, folder, vocab_size)
     return split
 
 
@@ -186,11 +254,10 @@ def read_official_pools(folder: str | Path, read_one: Callable[[Path], tuple[np.
     return Pools(pools["train"], pools.get("test"))
 
 
-def group_originals(split: Split, folder: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def group_originals(split: Split) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(rows, inputs, labels)`` of the first example of each group's first puzzle: the
-    originals, not their stored augmentations. rows (G,), inputs/labels (G, L) as stored."""
+    originals, not their stored augmentations. rows (G,), inputs/labels (G, L) as stored
+    (:func:`read_split` has checked the index arrays)."""
     groups = np.asarray(split.group_indices)
-    if len(groups) < 1 or groups[0] != 0 or np.any(np.diff(groups) < 1) or groups[-1] > len(split.puzzle_indices) - 1:
-        raise DatasetError(f"{folder / 'all__group_indices.npy'}: not an increasing range of puzzles")
     rows = np.asarray(split.puzzle_indices)[groups[:-1]]
     return rows, np.asarray(split.inputs)[rows], np.asarray(split.labels)[rows]

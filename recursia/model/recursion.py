@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from recursia.config import ModelConfig
+from recursia.errors import ConfigError
 from recursia.model.embedding import InputEmbedding
 from recursia.model.layers import linear, trunc_normal_
 from recursia.model.net import ReasoningNet
@@ -71,7 +72,8 @@ class RecursiveModel(nn.Module):
         ndim = d if cfg.puzzle_emb_ndim is None else cfg.puzzle_emb_ndim
         prefix = math.ceil(ndim / d) if cfg.puzzle_emb_len is None else cfg.puzzle_emb_len
         if ndim > prefix * d:
-            raise ValueError(f"puzzle_emb_ndim {ndim} does not fit in {prefix} prefix positions of {d}")
+            raise ConfigError(f"model.puzzle_emb_ndim {ndim} does not fit in model.puzzle_emb_len {prefix} "
+                              f"prefix positions of hidden_size {d}")
         self.vocab_size, self.seq_len, self.prefix_len = vocab_size, seq_len, prefix
         self.total_len = prefix + seq_len
         self.embed = InputEmbedding(vocab_size, d, num_puzzle_ids, ndim, prefix)

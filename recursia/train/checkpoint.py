@@ -89,8 +89,45 @@ def save_model(run_dir: Path, cfg: RunConfig, model: RecursiveModel,
     atomic_save(state, run_dir / MODEL_FILE, model_metadata(cfg, model, num_ids))
 
 
+def check_safetensors_file(path: Path) -> None:
+    """CheckpointError naming ``path`` unless it is a readable, complete safetensors file.
+
+    Reads only the header: an 8-byte little-endian length, then that many bytes of
+    JSON whose tensors' ``data_offsets`` must lie inside the rest of the file. This
+    turns a missing, unreadable, truncated or mislabelled file into one line that says
+    which, before safetensors itself parses it.
+    """
+    if path.is_dir():
+        raise CheckpointError(f"{path}: is a folder, expected a safetensors file")
+    if not path.exists():
+        raise CheckpointError(f"{path}: file not found")
+    try:
+        with path.open("rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            head = f.read(8)
+            n = int.from_bytes(head, "little") if len(head) == 8 else -1
+            header = f.read(n) if 0 <= n <= size - 8 else b""
+    except OSError as e:
+        raise CheckpointError(f"{path}: cannot read it ({e.strerror or type(e).__name__})") from None
+    if n < 0:
+        raise CheckpointError(f"{path}: truncated or empty ({size} bytes; not a safetensors file)")
+    if n > size - 8:
+        raise CheckpointError(f"{path}: not a safetensors file, or truncated (its header claims {n} bytes, "
+                              f"the file has {size})")
+    try:
+        entries = json.loads(header)
+        ends = [int(v["data_offsets"][1]) for k, v in entries.items() if k != "__metadata__"]
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError):
+        raise CheckpointError(f"{path}: not a safetensors file (its header is not the expected JSON)") from None
+    data = size - 8 - n
+    if ends and max(ends) > data:
+        raise CheckpointError(f"{path}: truncated (its tensors need {max(ends)} bytes of data, the file holds "
+                              f"{data})")
+
+
 def read_metadata(path: Path) -> dict[str, str]:
-    """The metadata of a safetensors file; CheckpointError when unreadable."""
+    """The metadata of a safetensors file; CheckpointError when missing or unreadable."""
+    check_safetensors_file(path)
     try:
         with safe_open(str(path), "pt") as f:
             return dict(f.metadata() or {})
@@ -100,11 +137,10 @@ def read_metadata(path: Path) -> dict[str, str]:
 
 def read_tensors(path: Path) -> dict[str, torch.Tensor]:
     """All tensors of a safetensors file; CheckpointError when missing or corrupt."""
-    if not path.is_file():
-        raise CheckpointError(f"{path}: file not found")
+    check_safetensors_file(path)
     try:
         return load_file(str(path))
-    except (SafetensorError, OSError, ValueError) as e:
+    except (SafetensorError, OSError, ValueError, RuntimeError) as e:
         raise CheckpointError(f"{path}: corrupt or unreadable checkpoint ({e})") from None
 
 
@@ -122,6 +158,9 @@ class LoadedRun:
 def load_run(run_dir: str | Path, device: str | torch.device = "cpu") -> LoadedRun:
     """Load ``config.json`` + ``model.safetensors`` into a model in eval mode."""
     run_dir = Path(run_dir)
+    if run_dir.is_file():
+        raise CheckpointError(f"{run_dir}: is a file; a checkpoint is a run directory (holding {CONFIG_FILE} "
+                              f"and {MODEL_FILE})")
     if not run_dir.is_dir():
         raise CheckpointError(f"{run_dir}: checkpoint directory not found")
     if not (run_dir / CONFIG_FILE).is_file():
@@ -148,7 +187,8 @@ def load_state(model: RecursiveModel, state: dict[str, torch.Tensor], where: str
     missing = sorted(set(own) - set(state))
     unexpected = sorted(set(state) - set(own))
     shapes = [k for k in own if k in state and tuple(own[k].shape) != tuple(state[k].shape)]
-    if missing or unexpected or shapes:
+    dtypes = [k for k in own if k in state and own[k].is_floating_point() != state[k].is_floating_point()]
+    if missing or unexpected or shapes or dtypes:
         parts = []
         if missing:
             parts.append(f"missing {missing[:3]}")
@@ -157,6 +197,9 @@ def load_state(model: RecursiveModel, state: dict[str, torch.Tensor], where: str
         if shapes:
             k = shapes[0]
             parts.append(f"shape of {k} is {tuple(state[k].shape)}, model needs {tuple(own[k].shape)}")
+        if dtypes:
+            k = dtypes[0]
+            parts.append(f"{k} holds {state[k].dtype}, model needs {own[k].dtype}")
         raise CheckpointError(f"{where}: weights do not fit the configured model ({'; '.join(parts)})")
     model.load_state_dict(state)
 
@@ -171,9 +214,10 @@ def latest_run(runs_dir: Path, task: str) -> Path | None:
         if not (cfg_path.is_file() and model_path.is_file()):
             continue
         try:
-            if json.loads(cfg_path.read_text()).get("task") == task:
+            saved = json.loads(cfg_path.read_text())
+            if isinstance(saved, dict) and saved.get("task") == task:
                 found.append((model_path.stat().st_mtime, d))
-        except (OSError, json.JSONDecodeError):
+        except (OSError, ValueError):  # unreadable or not JSON: not a run to pick
             continue
     return max(found)[1] if found else None
 

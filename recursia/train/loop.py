@@ -23,7 +23,7 @@ import torch
 
 from recursia.build import make_model, make_task
 from recursia.config import RunConfig
-from recursia.data.dataset import Split, find_split, read_split
+from recursia.data.dataset import Split, find_split, read_task_split
 from recursia.data.sampler import EpochSampler
 from recursia.errors import DatasetError
 from recursia.infer import evaluate
@@ -71,13 +71,12 @@ class Trainer:
     def __init__(self, cfg: RunConfig, run_dir: Path, data_dir: Path, device: str | torch.device = "cpu"):
         self.cfg, self.run_dir, self.device = cfg, Path(run_dir), torch.device(device)
         self.task = make_task(cfg.task, cfg.task_options)
-        self.train_split = read_split(find_split(data_dir, "train"))
+        what = self.task.describe()
+        self.train_split = read_task_split(find_split(data_dir, "train"), self.task.seq_len, self.task.vocab_size, what)
         test_dir = Path(data_dir) / "test"
-        self.test_split = read_split(test_dir) if (test_dir / "dataset.json").is_file() else None
+        self.test_split = (read_task_split(test_dir, self.task.seq_len, self.task.vocab_size, what)
+                           if (test_dir / "dataset.json").is_file() else None)
         meta = self.train_split.meta
-        if meta["seq_len"] != self.task.seq_len or meta["vocab_size"] > self.task.vocab_size:
-            raise DatasetError(f"{data_dir}: dataset has seq_len {meta['seq_len']} / vocab {meta['vocab_size']}, "
-                               f"task {self.task.describe()} needs {self.task.seq_len} / {self.task.vocab_size}")
         num_ids = max(meta.get("num_puzzle_identifiers", 1),
                       self.test_split.meta.get("num_puzzle_identifiers", 1) if self.test_split else 1)
         t = cfg.train

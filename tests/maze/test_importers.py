@@ -144,7 +144,7 @@ def test_path_cells_must_connect(tmp_path, hard):
 def test_bad_layout(tmp_path, hard):
     folder = small_copy(hard, tmp_path)
     edit(folder, "group_indices", lambda g: g.__setitem__(1, 0))
-    with pytest.raises(DatasetError, match="all__group_indices.npy: not an increasing range of puzzles"):
+    with pytest.raises(DatasetError, match="all__group_indices.npy: not a strictly increasing range of puzzles"):
         read_official(folder)
     odd = tmp_path / "odd"
     write_split(odd, np.full((2, 12), OPEN), np.full((2, 12), OPEN), vocab_size=6)
