@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,12 @@ SHARED = ROOT.parent / "shared"
 
 def pytest_addoption(parser):
     parser.addoption("--runslow", action="store_true", default=False, help="also run tests marked slow")
+
+
+def pytest_configure(config):
+    # the CLI fuzz suite (tests/test_fuzz_cli.py) draws ten times as many examples with --runslow
+    if config.getoption("--runslow"):
+        os.environ["RECURSIA_FUZZ_SCALE"] = "10"
 
 
 def pytest_collection_modifyitems(config, items):

@@ -32,15 +32,15 @@ def _guess_task(vocab: int, seq_len: int) -> str:
     return found[0]
 
 
-def official_int(arch: dict, key: str, default: int, where: Path) -> int:
-    """``arch[key]`` (or ``default``) as a non-negative int; ConfigError naming the key otherwise."""
+def official_int(arch: dict, key: str, default: int, where: Path, low: int = 0) -> int:
+    """``arch[key]`` (or ``default``) as an int >= ``low``; ConfigError naming the key otherwise."""
     value = arch.get(key, default)
     try:
         number = int(value)
     except (TypeError, ValueError):
-        number = -1
-    if number < 0 or isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
-        raise ConfigError(f"{where}: {key}: expected a non-negative integer, got {value!r}")
+        number = low - 1
+    if number < low or isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+        raise ConfigError(f"{where}: {key}: expected an integer >= {low}, got {value!r}")
     return number
 
 
@@ -62,7 +62,7 @@ def official_command(
     state = convert_state_dict(read_official_checkpoint(checkpoint), model_cfg.separate_nets)
     if "embed.tokens.weight" not in state:
         raise CheckpointError(f"{checkpoint}: no token embedding (inner.embed_tokens.embedding_weight) found")
-    vocab = official_int(arch, "vocab_size", state["embed.tokens.weight"].shape[0], arch_config)
+    vocab = official_int(arch, "vocab_size", state["embed.tokens.weight"].shape[0], arch_config, low=1)
     seq_len = official_int(arch, "seq_len", 0, arch_config) or None
     opts: dict = {}
     for item in options:

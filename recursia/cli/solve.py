@@ -10,7 +10,7 @@ import typer
 
 from recursia.build import make_task
 from recursia.cli.common import pick_device
-from recursia.errors import CheckpointError, ConfigError
+from recursia.errors import CheckpointError, ConfigError, PuzzleError, RecursiaError
 from recursia.infer import read_puzzle_file, solve
 from recursia.plugins import get_registry
 from recursia.train.checkpoint import latest_run, load_run
@@ -30,7 +30,10 @@ def solve_command(
     if png is not None and (png.is_dir() or not png.parent.is_dir()):
         raise ConfigError(f"--png {png}: " + ("is a folder" if png.is_dir() else f"no folder {png.parent}"))
     task_name, puzzle = read_puzzle_file(puzzle_file)
-    get_registry().task(task_name)
+    try:
+        get_registry().task(task_name)
+    except RecursiaError as e:
+        raise PuzzleError(f"{puzzle_file}: task: {e}") from None
     if checkpoint is None:
         checkpoint = latest_run(runs, task_name)
         if checkpoint is None:
@@ -39,11 +42,14 @@ def solve_command(
     run = load_run(checkpoint, device)
     if run.cfg.task != task_name:
         raise CheckpointError(f"{checkpoint} was trained on task '{run.cfg.task}', the puzzle is '{task_name}'")
-    wanted = make_task(task_name, run.task.options_for_puzzle(puzzle))
-    problem = wanted.compatible(run.cfg.task_options)
+    try:
+        wanted = make_task(task_name, run.task.options_for_puzzle(puzzle))
+        problem = wanted.compatible(run.cfg.task_options)
+        inputs = None if problem else run.task.parse(puzzle)
+    except RecursiaError as e:
+        raise PuzzleError(f"{puzzle_file}: puzzle: {e}") from None
     if problem:
-        raise CheckpointError(f"{checkpoint}: {problem}")
-    inputs = run.task.parse(puzzle)
+        raise CheckpointError(f"{checkpoint}: {problem} ({puzzle_file})")
     notes = run.task.notes(inputs)
     for note in notes:
         print(f"warning: {puzzle_file}: {note}", file=sys.stderr)

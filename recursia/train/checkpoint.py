@@ -119,10 +119,12 @@ def check_safetensors_file(path: Path) -> None:
         ends = [int(v["data_offsets"][1]) for k, v in entries.items() if k != "__metadata__"]
     except (ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError):
         raise CheckpointError(f"{path}: not a safetensors file (its header is not the expected JSON)") from None
-    data = size - 8 - n
-    if ends and max(ends) > data:
-        raise CheckpointError(f"{path}: truncated (its tensors need {max(ends)} bytes of data, the file holds "
-                              f"{data})")
+    data, needed = size - 8 - n, max(ends, default=0)
+    if needed > data:
+        raise CheckpointError(f"{path}: truncated (its tensors need {needed} bytes of data, the file holds {data})")
+    if needed < data:
+        raise CheckpointError(f"{path}: {data - needed} bytes more than its header describes (a header that lies "
+                              f"about its size, or data appended)")
 
 
 def read_metadata(path: Path) -> dict[str, str]:
@@ -172,10 +174,15 @@ def load_run(run_dir: str | Path, device: str | torch.device = "cpu") -> LoadedR
     except RecursiaError as e:
         raise CheckpointError(str(e)) from None
     meta = read_metadata(run_dir / MODEL_FILE)
-    task = make_task(cfg.task, cfg.task_options)
+    try:
+        task = make_task(cfg.task, cfg.task_options)
+        model = make_model(cfg, task, int(meta.get("num_puzzle_ids", "1")))
+    except ValueError:
+        raise CheckpointError(f"{run_dir / MODEL_FILE}: metadata num_puzzle_ids "
+                              f"{meta.get('num_puzzle_ids')!r} is not a count") from None
+    except RecursiaError as e:
+        raise CheckpointError(f"{run_dir / CONFIG_FILE}: {e}") from None
     state = read_tensors(run_dir / MODEL_FILE)
-    num_ids = int(meta.get("num_puzzle_ids", "1"))
-    model = make_model(cfg, task, num_ids)
     load_state(model, state, str(run_dir / MODEL_FILE))
     model.to(device).eval()
     return LoadedRun(run_dir, cfg, task, model, meta)

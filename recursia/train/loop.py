@@ -202,6 +202,18 @@ def deterministic_algorithms(enabled: bool):
         torch.utils.deterministic.fill_uninitialized_memory = before[2]
 
 
+@contextmanager
+def denormals_flushed(enabled: bool):
+    """Treat denormal floats as zero on the CPU for the duration (then as IEEE-754 says)."""
+    if enabled:
+        torch.set_flush_denormal(True)
+    try:
+        yield
+    finally:
+        if enabled:
+            torch.set_flush_denormal(False)
+
+
 def uses_determinism(cfg: RunConfig, device: str | torch.device) -> bool:
     """Whether ``train.deterministic`` asks for deterministic algorithms on ``device``."""
     wanted = cfg.train.deterministic
@@ -221,10 +233,9 @@ def train(cfg: RunConfig, run_dir: Path, data_dir: Path, device: str | torch.dev
     t = cfg.train
     if t.threads:
         torch.set_num_threads(t.threads)
-    if t.flush_denormal and torch.device(device).type == "cpu":
-        torch.set_flush_denormal(True)
     run_dir = Path(run_dir)
-    with deterministic_algorithms(uses_determinism(cfg, device)):
+    flush = t.flush_denormal and torch.device(device).type == "cpu"
+    with deterministic_algorithms(uses_determinism(cfg, device)), denormals_flushed(flush):
         trainer = Trainer(cfg, run_dir, data_dir, device)
         run_dir.mkdir(parents=True, exist_ok=True)
         remove_stale_temp_files(run_dir)

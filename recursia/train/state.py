@@ -69,24 +69,62 @@ def save_train_state(run_dir: Path, st: TrainState) -> None:
     atomic_save(tensors, run_dir / STATE_FILE, meta)
 
 
+def _check_like(found: dict[str, torch.Tensor], expected: dict[str, torch.Tensor], path: Path, what: str,
+                exact_dtype: bool = True) -> None:
+    """CheckpointError unless ``found`` has the keys, shapes and dtypes of ``expected``."""
+    missing, extra = sorted(set(expected) - set(found)), sorted(set(found) - set(expected))
+    if missing or extra:
+        raise CheckpointError(f"{path}: {what} does not fit this run (missing {missing[:3]}, unexpected {extra[:3]})")
+    for key, ref in expected.items():
+        got = found[key]
+        same_kind = got.dtype == ref.dtype if exact_dtype else got.is_floating_point() == ref.is_floating_point()
+        if tuple(got.shape) != tuple(ref.shape) or not same_kind:
+            raise CheckpointError(f"{path}: {what} {key} is {got.dtype}{list(got.shape)}, this run needs "
+                                  f"{ref.dtype}{list(ref.shape)}")
+
+
 def load_train_state(run_dir: Path, st: TrainState) -> None:
-    """Restore ``st`` in place from ``train_state.safetensors``."""
+    """Restore ``st`` in place from ``train_state.safetensors``.
+
+    Every tensor is checked against the run's own (model, optimizer moments, EMA,
+    carry) before anything is loaded, so a state from another run or a damaged file
+    is a one-line CheckpointError, not a failure some steps later.
+    """
     path = run_dir / STATE_FILE
     tensors = read_tensors(path)
     meta = read_metadata(path)
+    groups: dict[str, dict[str, torch.Tensor]] = {}
+    for name, value in tensors.items():
+        group, _, key = name.partition(".")
+        groups.setdefault(group, {})[key] = value
+    _check_like(groups.get("model", {}), st.model.state_dict(), path, "model weight")
+    if st.ema is not None:
+        _check_like(groups.get("ema", {}), st.ema, path, "EMA weight")
+    _check_like(groups.get("carry", {}), st.carry.tensors(), path, "carry", exact_dtype=False)
+    params = [p for group in st.optimizer.param_groups for p in group["params"]]
+    for key, value in groups.get("opt", {}).items():
+        idx, _, name = key.partition(".")
+        if not idx.isdigit() or int(idx) >= len(params):
+            raise CheckpointError(f"{path}: optimizer state opt.{key} belongs to no parameter of this run")
+        param = params[int(idx)]
+        if value.ndim and (tuple(value.shape) != tuple(param.shape) or value.dtype != param.dtype):
+            raise CheckpointError(f"{path}: optimizer state opt.{key} is {value.dtype}{list(value.shape)}, its "
+                                  f"parameter {param.dtype}{list(param.shape)}")
     try:
         st.step = int(meta["step"])
         st.sampler_state = json.loads(meta["sampler"])
         opt_meta = json.loads(meta["optimizer"])
+        counters = [st.step] + [st.sampler_state[k] for k in ("seed", "epoch", "pos")]
+        if not all(isinstance(v, int) and v >= 0 for v in counters):
+            raise ValueError(f"step and sampler position must be integers >= 0, got {counters}")
         device = st.model.y_init.device
-        st.model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
+        st.model.load_state_dict(groups["model"])
         st.optimizer.load_state_dict(_unflatten_optimizer(tensors, opt_meta))
         if st.ema is not None:
             for k in st.ema:
-                st.ema[k].copy_(tensors[f"ema.{k}"])
-        fields = {k[6:]: v.to(device) for k, v in tensors.items() if k.startswith("carry.")}
-        st.carry = Carry(**fields)
+                st.ema[k].copy_(groups["ema"][k])
+        st.carry = Carry(**{k: v.to(device) for k, v in groups["carry"].items()})
         torch.set_rng_state(tensors["rng.torch"])
         st.explore_rng.set_state(tensors["rng.explore"])
-    except (KeyError, ValueError, RuntimeError, TypeError) as e:
+    except (KeyError, ValueError, RuntimeError, TypeError, AttributeError) as e:
         raise CheckpointError(f"{path}: incomplete or mismatched training state ({type(e).__name__}: {e})") from None
