@@ -220,6 +220,16 @@ def uses_determinism(cfg: RunConfig, device: str | torch.device) -> bool:
     return torch.device(device).type == "cpu" if wanted == "auto" else bool(wanted)
 
 
+@contextmanager
+def training_settings(cfg: RunConfig, device: str | torch.device):
+    """The process-wide torch settings ``cfg`` trains under on ``device``, for the
+    duration: deterministic algorithms (``train.deterministic``) and, on the CPU,
+    flushed denormals (``train.flush_denormal``)."""
+    flush = cfg.train.flush_denormal and torch.device(device).type == "cpu"
+    with deterministic_algorithms(uses_determinism(cfg, device)), denormals_flushed(flush):
+        yield
+
+
 def train(cfg: RunConfig, run_dir: Path, data_dir: Path, device: str | torch.device = "cpu",
           on_step: Callable[[dict], None] | None = None, log: Callable[[str], None] = print) -> TrainResult:
     """Train (or resume) ``cfg`` in ``run_dir`` on the dataset in ``data_dir``.
@@ -230,12 +240,10 @@ def train(cfg: RunConfig, run_dir: Path, data_dir: Path, device: str | torch.dev
     before anything is written to ``run_dir``; temporary files a killed checkpoint
     write left there are removed on resume.
     """
-    t = cfg.train
-    if t.threads:
-        torch.set_num_threads(t.threads)
+    if cfg.train.threads:
+        torch.set_num_threads(cfg.train.threads)
     run_dir = Path(run_dir)
-    flush = t.flush_denormal and torch.device(device).type == "cpu"
-    with deterministic_algorithms(uses_determinism(cfg, device)), denormals_flushed(flush):
+    with training_settings(cfg, device):
         trainer = Trainer(cfg, run_dir, data_dir, device)
         run_dir.mkdir(parents=True, exist_ok=True)
         remove_stale_temp_files(run_dir)
