@@ -40,6 +40,9 @@ class DataBuildRequest:
     that has none), ``subsample``/``train_size``/``test_size`` take seeded subsets,
     and only ``resplit`` merges and splits again.
 
+    ``test_aug`` stored augmented copies of every test puzzle (for voting at
+    evaluation, :mod:`recursia.vote`); the originals are always stored too.
+
     ``train_size``/``test_size`` None means the default: :data:`GENERATED_SIZE` each
     for generated data (see :meth:`generated_sizes`), everything for an import.
     """
@@ -53,6 +56,7 @@ class DataBuildRequest:
     subsample: int | None = None
     test_source: str | None = None
     resplit: bool = False
+    test_aug: int = 0
 
     GENERATED_SIZE: ClassVar[int] = 1000
 
@@ -120,6 +124,15 @@ class Task:
         """
         return []
 
+    def answer_form(self, tokens: np.ndarray) -> np.ndarray:
+        """The part of a predicted or label token array ``(seq_len,)`` that votes compare
+        and augmentations invert (:mod:`recursia.vote`).
+
+        Default: the tokens themselves (Sudoku, Maze). ARC: the grid inside the EOS
+        border, as colours. Its ``tolist()`` is what a submission file holds.
+        """
+        return tokens
+
     def decode(self, inputs: np.ndarray, answer: np.ndarray) -> Any:
         """The answer tokens in the task's natural, JSON-serialisable form."""
         raise NotImplementedError
@@ -185,3 +198,5 @@ class Task:
         return {}
 
     default_mixer: ClassVar[str] = "attention"
+    votes: ClassVar[bool] = False
+    """Whether ``recursia eval`` votes across augmented test copies by default (ARC)."""

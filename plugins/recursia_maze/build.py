@@ -24,8 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from recursia.data.augment import compose_apply, compose_sample
-from recursia.data.dataset import write_split
+from recursia.data.dataset import write_augmented_split
 from recursia.data.select import Selection, disjoint_split, read_sources, select_splits
 from recursia.errors import DatasetError
 from recursia.task import DataBuildRequest
@@ -33,7 +32,7 @@ from recursia_maze import generate as generator
 from recursia_maze.importers import read_official
 
 IMPORTERS = {"official": read_official}
-SPLIT_STREAM, AUG_STREAM = 1, 2  # independent random streams derived from the seed
+SPLIT_STREAM, AUG_STREAM, TEST_AUG_STREAM = 1, 2, 3  # independent random streams derived from the seed
 DISTINCT_TRIES = 64  # augmentation draws per stored copy before a repeat is accepted
 PARALLEL_CELLS = 200_000  # generate with worker processes from this many requested maze cells
 MAX_WORKERS = 4
@@ -54,17 +53,19 @@ def build_maze_dataset(task, request: DataBuildRequest) -> dict:
     chosen = select_source(request, n, task.options.min_path, task.options.unique_path)
     loaded = time.perf_counter()
     train, test = chosen.train, chosen.test
-    augs = task.augmentations() if request.aug else []
+    augs = task.augmentations() if request.aug or request.test_aug else []
     rng = np.random.default_rng([request.seed, AUG_STREAM])
-    train_inputs, train_labels, group_sizes = distinct_copies(*train, augs, request.aug, rng)
     out = Path(request.out)
-    write_split(out / "train", train_inputs, train_labels, vocab_size=task.vocab_size, group_sizes=group_sizes)
-    write_split(out / "test", *test, vocab_size=task.vocab_size)
+    train_examples = write_augmented_split(out / "train", train, augs, request.aug, rng, task.vocab_size,
+                                           DISTINCT_TRIES)
+    test_rng = np.random.default_rng([request.seed, TEST_AUG_STREAM])
+    write_augmented_split(out / "test", test, augs, request.test_aug, test_rng, task.vocab_size, DISTINCT_TRIES)
     (out / "identifiers.json").write_text(json.dumps(["<blank>"]))
     all_labels = np.concatenate([train[1], test[1]])
     return {
         "source": request.source, "size": n, "seed": request.seed, **chosen.info,
-        "train_puzzles": len(train[0]), "train_examples": len(train_inputs), "test_puzzles": len(test[0]),
+        "train_puzzles": len(train[0]), "train_examples": train_examples, "test_puzzles": len(test[0]),
+        "test_examples": len(test[0]) * (request.test_aug + 1),
         **maze_statistics(all_labels),
         "load_seconds": round(loaded - started, 3), "seconds": round(time.perf_counter() - started, 3),
     }
@@ -102,31 +103,6 @@ def generate_pool(count: int, n: int, seed: int, min_path: int | None,
     info = {"min_path": min_path, "unique_path": unique_path, "candidates": mazes.candidates,
             "acceptance_rate": float(f"{count / max(mazes.candidates, 1):.3g}"), "clipped": mazes.clipped}
     return mazes.inputs, mazes.labels, info
-
-
-def distinct_copies(inputs: np.ndarray, labels: np.ndarray, augs: list, copies: int,
-                    rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Each (input, label) pair followed by ``copies`` augmented copies, repeats avoided.
-
-    inputs, labels: (P, L) tokens. A copy is redrawn (up to :data:`DISTINCT_TRIES`
-    times) while its input equals the original's or an earlier copy's. Returns
-    ``(inputs (P*(copies+1), L), labels (P*(copies+1), L), group_sizes (P,))``.
-    """
-    if copies and not augs:
-        raise DatasetError("the maze task has no augmentations; build with aug=0")
-    count, cells = inputs.shape
-    out = np.empty((count, copies + 1, 2, cells), dtype=np.uint8)  # (P, 1 + copies, input/label, L)
-    out[:, 0, 0], out[:, 0, 1] = inputs, labels
-    for i in range(count):
-        seen = {out[i, 0, 0].tobytes()}
-        for k in range(1, copies + 1):
-            for _ in range(DISTINCT_TRIES):
-                out[i, k] = compose_apply(augs, out[i, 0], compose_sample(augs, rng))
-                if out[i, k, 0].tobytes() not in seen:
-                    break
-            seen.add(out[i, k, 0].tobytes())
-    flat = out.reshape(count * (copies + 1), 2, cells)  # (P*(copies+1), 2, L)
-    return flat[:, 0], flat[:, 1], np.full(count, copies + 1, dtype=np.int64)
 
 
 def maze_statistics(labels: np.ndarray) -> dict:

@@ -20,15 +20,14 @@ from pathlib import Path
 
 import numpy as np
 
-from recursia.data.augment import augmented_copies
-from recursia.data.dataset import write_split
+from recursia.data.dataset import write_augmented_split
 from recursia.data.select import Selection, dedupe_rows, disjoint_split, read_sources, select_splits
 from recursia.errors import DatasetError
 from recursia.task import DataBuildRequest
 from recursia_sudoku import generate as generator
 from recursia_sudoku.importers import read_csv_pools, read_lines_pool, read_official
 
-SPLIT_STREAM, AUG_STREAM = 1, 2  # independent random streams derived from the seed
+SPLIT_STREAM, AUG_STREAM, TEST_AUG_STREAM = 1, 2, 3  # independent random streams derived from the seed
 MAX_DRAWS = 4  # generated puzzles per distinct one asked, at most
 
 
@@ -43,24 +42,26 @@ def build_sudoku_dataset(task, request: DataBuildRequest) -> dict:
     if request.aug < 0:
         raise DatasetError(f"aug must be >= 0, got {request.aug}")
     augs = task.augmentations()
-    if request.aug and not augs:
-        raise DatasetError(f"the {n}x{n} Sudoku task has no augmentations; build with aug=0")
+    if (request.aug or request.test_aug) and not augs:
+        raise DatasetError(f"the {n}x{n} Sudoku task has no augmentations; build with aug=0 and test_aug=0")
     started = time.perf_counter()
     chosen = select_source(request, n)
     loaded = time.perf_counter()
     train, test = chosen.train, chosen.test
     tokens = [a.astype(np.uint8) + 1 for a in train]  # digits -> tokens (blank 0 -> 1)
     rng = np.random.default_rng([request.seed, AUG_STREAM])
-    train_inputs, train_labels, group_sizes = augmented_copies(*tokens, augs, request.aug, rng)
     out = Path(request.out)
-    write_split(out / "train", train_inputs, train_labels, vocab_size=task.vocab_size, group_sizes=group_sizes)
-    write_split(out / "test", test[0] + 1, test[1] + 1, vocab_size=task.vocab_size)
+    train_inputs = write_augmented_split(out / "train", tokens, augs, request.aug, rng, task.vocab_size)
+    test_rng = np.random.default_rng([request.seed, TEST_AUG_STREAM])
+    write_augmented_split(out / "test", [a.astype(np.uint8) + 1 for a in test], augs, request.test_aug, test_rng,
+                          task.vocab_size)
     (out / "identifiers.json").write_text(json.dumps(["<blank>"]))
     done = time.perf_counter()
     both = np.concatenate([train[0], test[0]])
     return {
         "source": request.source, "size": n, "seed": request.seed, **chosen.info,
-        "train_puzzles": len(train[0]), "train_examples": len(train_inputs), "test_puzzles": len(test[0]),
+        "train_puzzles": len(train[0]), "train_examples": train_inputs, "test_puzzles": len(test[0]),
+        "test_examples": len(test[0]) * (request.test_aug + 1),
         "mean_clues": round(float((both != 0).sum(axis=1).mean()), 2) if len(both) else 0.0,
         "load_seconds": round(loaded - started, 3), "seconds": round(done - started, 3),
     }

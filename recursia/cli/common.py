@@ -27,3 +27,11 @@ def check_out_folder(out: Path, flag: str = "--out") -> None:
             if not path.is_dir():
                 raise ConfigError(f"{flag} {out}: {path} is a file, not a folder")
             return
+
+
+def check_out_file(path: Path, flag: str) -> None:
+    """ConfigError unless ``path`` can be written as a file: not a folder, in an existing folder."""
+    if path.is_dir():
+        raise ConfigError(f"{flag} {path}: is a folder")
+    if not path.parent.is_dir():
+        raise ConfigError(f"{flag} {path}: no folder {path.parent}")

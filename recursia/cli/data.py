@@ -32,30 +32,35 @@ def build_command(
                                                     "or held out of a source without a test split; all of "
                                                     "an imported test split)"),
     aug: int = typer.Option(0, min=0, help="stored augmented copies per train puzzle"),
+    test_aug: int = typer.Option(0, min=0, help="stored augmented copies per test puzzle, for voting "
+                                                "(recursia eval --vote)"),
     seed: int = typer.Option(0, help="random seed"),
     subsample: int = typer.Option(None, min=0, help="a seeded random subset of N imported train puzzles "
                                                     "(the test split is kept)"),
     resplit: bool = typer.Option(False, "--resplit", help="merge an imported source's train and test "
                                                           "splits and split them again at random"),
     size: int = typer.Option(None, help="puzzle size (task option 'size')"),
-    options: list[str] = typer.Option([], "--set", help="task option, e.g. --set size=6"),
+    options: list[str] = typer.Option([], "--set", help="task option, e.g. --set size=6; a bare value sets the "
+                                                        "task option 'set' (ARC: --set arc1)"),
 ) -> None:
     """Build TASK's train and test splits into --out.
 
     Further ``--name value`` options become task options (``--min-path 110`` sets
-    ``min_path``), as does ``--set name=value``. The splits are built in a temporary
+    ``min_path``), as does ``--set name=value``; ``--set VALUE`` without ``=`` sets the
+    task option ``set`` (ARC: ``--set arc1``). The splits are built in a temporary
     folder and moved into --out when complete, so a refused or failed build changes
     nothing there.
     """
     check_out_folder(out)
     opts: dict = {}
-    for item in options + extra_task_options(ctx.args):
+    for item in [o if "=" in o else f"set={o}" for o in options] + extra_task_options(ctx.args):
         opts = C.deep_merge(opts, C.parse_override(item))
     if size is not None:
         opts["size"] = size
     task_obj = make_task(task, opts)
     req = DataBuildRequest(out=out, source=source, train_size=train_size, test_size=test_size, aug=aug,
-                           seed=seed, subsample=subsample, test_source=test_source, resplit=resplit)
+                           seed=seed, subsample=subsample, test_source=test_source, resplit=resplit,
+                           test_aug=test_aug)
     summary = build_into(task_obj, req)
     for warning in summary.get("warnings", []):
         print(f"warning: {warning}", file=sys.stderr)

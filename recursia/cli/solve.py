@@ -9,8 +9,8 @@ from pathlib import Path
 import typer
 
 from recursia.build import make_task
-from recursia.cli.common import pick_device
-from recursia.errors import CheckpointError, ConfigError, PuzzleError, RecursiaError
+from recursia.cli.common import check_out_file, pick_device
+from recursia.errors import CheckpointError, PuzzleError, RecursiaError
 from recursia.infer import read_puzzle_file, solve
 from recursia.plugins import get_registry
 from recursia.train.checkpoint import latest_run, load_run
@@ -27,8 +27,8 @@ def solve_command(
 ) -> None:
     """Solve one puzzle and show the answer, the checker's verdict and the steps used."""
     device = pick_device(device)
-    if png is not None and (png.is_dir() or not png.parent.is_dir()):
-        raise ConfigError(f"--png {png}: " + ("is a folder" if png.is_dir() else f"no folder {png.parent}"))
+    if png is not None:
+        check_out_file(png, "--png")
     task_name, puzzle = read_puzzle_file(puzzle_file)
     try:
         get_registry().task(task_name)

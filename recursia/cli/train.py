@@ -104,6 +104,8 @@ def train_command(
         if task is None:
             raise ConfigError("--task is required (e.g. --task sudoku); `recursia plugins` lists the tasks")
         cfg = resolve_config(task, mixer, preset, config, overrides, steps, device)
+        if data is not None:  # recorded, so that eval and solve use the data the run trained on
+            cfg.data.path = str(data.resolve())
         stamp = time.strftime("%Y%m%d-%H%M%S")
         out = out or Path("runs") / f"{cfg.task}-{cfg.model.mixer}-{stamp}"
     task_obj = make_task(cfg.task, cfg.task_options)

@@ -7,9 +7,16 @@ input and to the label), its parameters are JSON-serialisable, and
 
 from __future__ import annotations
 
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
+
+from recursia.errors import DatasetError
+from recursia.jsonfile import read_json_object
 
 
 @runtime_checkable
@@ -55,19 +62,98 @@ def compose_invert(augs: list[Augmentation], tokens: np.ndarray, params: list[di
 
 
 def augmented_copies(inputs: np.ndarray, labels: np.ndarray, augs: list[Augmentation], copies: int,
-                     rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                     rng: np.random.Generator, distinct_tries: int = 1
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[list[dict] | None]]:
     """Each (input, label) pair followed by ``copies`` augmented copies of it.
 
-    inputs, labels: (P, L) token arrays. Returns ``(inputs, labels, group_sizes)`` with
-    shapes (P*(copies+1), L), (P*(copies+1), L), (P,): one group per original pair. The
-    same parameters transform an input and its label.
+    inputs, labels: (P, L) token arrays. Returns ``(inputs, labels, group_sizes,
+    params)`` with shapes (P*(copies+1), L), (P*(copies+1), L), (P,) and one entry per
+    stored row: None for an original, else the parameters of ``augs`` that made it
+    (the rows of an :class:`AugmentationRecord`). The same parameters transform an
+    input and its label. With ``distinct_tries`` > 1 a copy whose input repeats the
+    original's or an earlier copy's is drawn again, up to that many times.
     """
     count, cells = inputs.shape
-    pairs = np.stack([inputs, labels], axis=1)  # (P, 2, L)
-    out = np.empty((count, copies + 1, 2, cells), dtype=pairs.dtype)
-    out[:, 0] = pairs
+    out = np.empty((count, copies + 1, 2, cells), dtype=np.result_type(inputs, labels))  # (P, 1+copies, 2, L)
+    out[:, 0, 0], out[:, 0, 1] = inputs, labels
+    params: list[list[dict] | None] = []
     for i in range(count):
+        params.append(None)
+        seen = {out[i, 0, 0].tobytes()}
         for k in range(1, copies + 1):
-            out[i, k] = compose_apply(augs, pairs[i], compose_sample(augs, rng))
+            for _ in range(distinct_tries):
+                drawn = compose_sample(augs, rng)
+                out[i, k] = compose_apply(augs, out[i, 0], drawn)
+                if out[i, k, 0].tobytes() not in seen:
+                    break
+            seen.add(out[i, k, 0].tobytes())
+            params.append(drawn)
     flat = out.reshape(count * (copies + 1), 2, cells)  # (P*(copies+1), 2, L)
-    return flat[:, 0], flat[:, 1], np.full(count, copies + 1, dtype=np.int64)
+    return flat[:, 0], flat[:, 1], np.full(count, copies + 1, dtype=np.int64), params
+
+
+AUGMENTATION_FILE = "augmentations.json"
+
+
+@dataclass
+class AugmentationRecord:
+    """How every stored puzzle of a split was made from its group's original.
+
+    Written as ``augmentations.json`` beside the split's arrays (JSON, no pickle).
+
+    Attributes:
+        augmentations: names of the augmentations applied, in order (the task's
+            :meth:`recursia.task.Task.augmentations` must know each one to invert).
+        params: one entry per puzzle of the split: None for an original, else one
+            params dict per augmentation; ``compose_invert`` with it undoes the
+            augmentation on the task's answer form (:meth:`Task.answer_form`).
+        group_names: optional, one name per group (e.g. an ARC task id), used as the
+            keys of a submission file.
+        example_params: optional, one entry per example (None or a dict) for what a
+            task does per example (e.g. ARC's translation on the train split).
+    """
+
+    augmentations: list[str]
+    params: list[list[dict] | None]
+    group_names: list[str] | None = None
+    example_params: list[dict | None] | None = None
+
+    def write(self, folder: Path) -> None:
+        """Write ``folder/augmentations.json`` atomically."""
+        tmp = Path(folder) / (AUGMENTATION_FILE + ".tmp")
+        data = {"augmentations": self.augmentations, "params": self.params, "group_names": self.group_names,
+                "example_params": self.example_params}
+        tmp.write_text(json.dumps(data, separators=(",", ":")))
+        os.replace(tmp, Path(folder) / AUGMENTATION_FILE)
+
+    @classmethod
+    def read(cls, folder: Path, puzzles: int, groups: int, examples: int) -> AugmentationRecord | None:
+        """The record of the split in ``folder`` (None when it has none), checked
+        against its ``puzzles``, ``groups`` and ``examples``; DatasetError when it does not fit."""
+        path = Path(folder) / AUGMENTATION_FILE
+        if not path.exists():
+            return None
+        data = read_json_object(path, DatasetError)
+        names, params = data.get("augmentations"), data.get("params")
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise DatasetError(f"{path}: 'augmentations' must be a list of names")
+        if not isinstance(params, list) or len(params) != puzzles:
+            raise DatasetError(f"{path}: 'params' must be a list with one entry per puzzle ({puzzles})")
+        for i, row in enumerate(params):
+            if row is not None and (not isinstance(row, list) or len(row) != len(names)
+                                    or not all(isinstance(p, dict) for p in row)):
+                raise DatasetError(f"{path}: params of puzzle {i} must be null or {len(names)} objects")
+        for key, count in (("group_names", groups), ("example_params", examples)):
+            value = data.get(key)
+            if value is not None and (not isinstance(value, list) or len(value) != count):
+                raise DatasetError(f"{path}: '{key}' must be null or a list of {count} entries")
+        return cls(names, params, data.get("group_names"), data.get("example_params"))
+
+    def resolve(self, available: list[Augmentation], where: Path) -> list[Augmentation]:
+        """The augmentation objects named by the record, from ``available`` (a task's)."""
+        by_name = {a.name: a for a in available}
+        missing = [n for n in self.augmentations if n not in by_name]
+        if missing:
+            raise DatasetError(f"{where / AUGMENTATION_FILE}: augmentation {missing[0]!r} is not one of the "
+                               f"task's ({', '.join(by_name) or 'none'})")
+        return [by_name[n] for n in self.augmentations]

@@ -19,6 +19,7 @@ from typing import Callable
 
 import numpy as np
 
+from recursia.data.augment import Augmentation, AugmentationRecord, augmented_copies
 from recursia.data.select import Pool, Pools
 from recursia.errors import DatasetError
 from recursia.jsonfile import read_json_object
@@ -71,11 +72,16 @@ class Split:
 def write_split(folder: Path, inputs: np.ndarray, labels: np.ndarray, *,
                 vocab_size: int, group_sizes: list[int] | np.ndarray | None = None,
                 puzzle_identifiers: np.ndarray | None = None,
-                num_puzzle_identifiers: int = 1, extra_meta: dict | None = None) -> None:
-    """Write one split (one example per puzzle) in the official layout.
+                num_puzzle_identifiers: int = 1, extra_meta: dict | None = None,
+                puzzle_sizes: list[int] | np.ndarray | None = None,
+                record: AugmentationRecord | None = None) -> None:
+    """Write one split in the official layout.
 
-    ``group_sizes[g]`` is the number of consecutive puzzles in group ``g`` (an original
-    puzzle and its stored augmentations); default: every puzzle its own group.
+    ``puzzle_sizes[p]`` is the number of consecutive examples of puzzle ``p`` (default:
+    one example per puzzle); ``group_sizes[g]`` the number of consecutive puzzles in
+    group ``g`` (an original puzzle and its stored augmentations; default: every
+    puzzle its own group). ``record`` (how each puzzle was augmented) is written as
+    ``augmentations.json``.
     Files are written to temporary names and renamed, so a killed build leaves no
     half-written array under the final name.
     """
@@ -83,12 +89,18 @@ def write_split(folder: Path, inputs: np.ndarray, labels: np.ndarray, *,
     labels = np.asarray(labels)
     if inputs.shape != labels.shape or inputs.ndim != 2:
         raise DatasetError(f"{folder}: inputs {inputs.shape} and labels {labels.shape} must be equal 2-D shapes")
-    n, seq_len = inputs.shape
+    examples, seq_len = inputs.shape
+    puzzle_sizes = np.ones(examples, dtype=np.int64) if puzzle_sizes is None else np.asarray(puzzle_sizes, np.int64)
+    if puzzle_sizes.sum() != examples or np.any(puzzle_sizes < 1):
+        raise DatasetError(f"{folder}: puzzle sizes add up to {puzzle_sizes.sum()}, not {examples} examples")
+    n = len(puzzle_sizes)
     if group_sizes is None:
         group_sizes = np.ones(n, dtype=np.int64)
     group_sizes = np.asarray(group_sizes, dtype=np.int64)
     if group_sizes.sum() != n:
         raise DatasetError(f"{folder}: group sizes add up to {group_sizes.sum()}, not {n} puzzles")
+    if record is not None and len(record.params) != n:
+        raise DatasetError(f"{folder}: the augmentation record has {len(record.params)} entries, not {n}")
     if puzzle_identifiers is None:
         puzzle_identifiers = np.zeros(n, dtype=np.int32)
     folder.mkdir(parents=True, exist_ok=True)
@@ -96,14 +108,14 @@ def write_split(folder: Path, inputs: np.ndarray, labels: np.ndarray, *,
         "inputs": inputs.astype(np.uint8),
         "labels": labels.astype(np.uint8),
         "puzzle_identifiers": np.asarray(puzzle_identifiers, dtype=np.int32),
-        "puzzle_indices": np.arange(n + 1, dtype=np.int32),
+        "puzzle_indices": np.concatenate([[0], np.cumsum(puzzle_sizes)]).astype(np.int32),
         "group_indices": np.concatenate([[0], np.cumsum(group_sizes)]).astype(np.int32),
     }
     meta = {
         "pad_id": 0, "ignore_label_id": 0, "blank_identifier_id": 0,
         "vocab_size": int(vocab_size), "seq_len": int(seq_len),
         "num_puzzle_identifiers": int(num_puzzle_identifiers),
-        "total_groups": int(len(group_sizes)), "mean_puzzle_examples": 1.0,
+        "total_groups": int(len(group_sizes)), "mean_puzzle_examples": examples / max(n, 1),
         "total_puzzles": int(n), "sets": ["all"],
     }
     meta.update(extra_meta or {})
@@ -111,6 +123,8 @@ def write_split(folder: Path, inputs: np.ndarray, labels: np.ndarray, *,
         tmp = folder / f"all__{key}.tmp.npy"
         np.save(tmp, arr, allow_pickle=False)
         os.replace(tmp, folder / f"all__{key}.npy")
+    if record is not None:
+        record.write(folder)
     tmp = folder / "dataset.json.tmp"
     tmp.write_text(json.dumps(meta, indent=1))
     os.replace(tmp, folder / "dataset.json")
@@ -261,3 +275,26 @@ def group_originals(split: Split) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     groups = np.asarray(split.group_indices)
     rows = np.asarray(split.puzzle_indices)[groups[:-1]]
     return rows, np.asarray(split.inputs)[rows], np.asarray(split.labels)[rows]
+
+
+def read_augmentation_record(split: Split, folder: str | Path) -> AugmentationRecord | None:
+    """The :class:`AugmentationRecord` stored with ``split`` in ``folder`` (None when absent)."""
+    return AugmentationRecord.read(Path(folder), len(split.puzzle_identifiers), split.num_groups, split.num_examples)
+
+
+def write_augmented_split(folder: Path, pairs: tuple[np.ndarray, np.ndarray] | list[np.ndarray],
+                          augs: list[Augmentation], copies: int, rng: np.random.Generator, vocab_size: int,
+                          distinct_tries: int = 1) -> int:
+    """Write a split of one-example puzzles, each followed by ``copies`` augmented copies
+    in its group (:func:`recursia.data.augment.augmented_copies`), with their
+    :class:`AugmentationRecord` when ``copies`` > 0; returns the number of examples.
+
+    pairs: ``(inputs, labels)`` token arrays (P, L). DatasetError when copies are asked
+    of a task without augmentations.
+    """
+    if copies and not augs:
+        raise DatasetError(f"{folder}: {copies} augmented copies asked but the task has no augmentations")
+    inputs, labels, group_sizes, params = augmented_copies(*pairs, augs, copies, rng, distinct_tries)
+    record = AugmentationRecord([a.name for a in augs], params) if copies else None
+    write_split(folder, inputs, labels, vocab_size=vocab_size, group_sizes=group_sizes, record=record)
+    return len(inputs)

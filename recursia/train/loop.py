@@ -25,7 +25,6 @@ from recursia.build import make_model, make_task
 from recursia.config import RunConfig
 from recursia.data.dataset import Split, find_split, read_task_split
 from recursia.data.sampler import EpochSampler
-from recursia.errors import DatasetError
 from recursia.infer import evaluate
 from recursia.model import Carry, RecursiveModel
 from recursia.plots import read_metrics

@@ -6,8 +6,9 @@ cells at random and then gives back blanked cells (from the square) until the sq
 is its only completion, so every label is the one answer. Puzzles are de-duplicated,
 then split into a test set of ``test_size`` puzzles and a disjoint train set of
 ``train_size``; each train puzzle is stored with ``aug`` augmented copies (one group
-per original), test puzzles are not augmented. Everything is seeded by
-``request.seed``. The files are written with :func:`recursia.data.dataset.write_split`.
+per original), and each test puzzle with ``test_aug`` copies (default none, for voting). Everything is seeded by
+``request.seed``. The files are written with :func:`recursia.data.dataset.write_augmented_split`
+(which records the parameters of every augmented copy, for voting).
 """
 
 from __future__ import annotations
@@ -18,14 +19,13 @@ from pathlib import Path
 
 import numpy as np
 
-from recursia.data.augment import augmented_copies
-from recursia.data.dataset import write_split
+from recursia.data.dataset import write_augmented_split
 from recursia.errors import DatasetError
 from recursia.task import DataBuildRequest
 from recursia_latin_square import grid
 
 BLANK_FRACTION = 0.6
-GENERATE_STREAM, SPLIT_STREAM, AUG_STREAM = 0, 1, 2  # independent random streams from the seed
+GENERATE_STREAM, SPLIT_STREAM, AUG_STREAM, TEST_AUG_STREAM = 0, 1, 2, 3  # independent random streams from the seed
 MAX_DRAWS = 4  # generated puzzles per distinct one asked, at most
 
 
@@ -111,14 +111,15 @@ def build_latin_dataset(task, request: DataBuildRequest) -> dict:
     train, test = split(puzzles, squares, request)
     tokens = [a.astype(np.uint8) + 1 for a in train]  # symbols -> tokens (blank 0 -> 1)
     rng = np.random.default_rng([request.seed, AUG_STREAM])
-    inputs, labels, group_sizes = augmented_copies(*tokens, task.augmentations(), request.aug, rng)
     out = Path(request.out)
-    write_split(out / "train", inputs, labels, vocab_size=task.vocab_size, group_sizes=group_sizes)
-    write_split(out / "test", test[0] + 1, test[1] + 1, vocab_size=task.vocab_size)
+    examples = write_augmented_split(out / "train", tokens, task.augmentations(), request.aug, rng, task.vocab_size)
+    test_rng = np.random.default_rng([request.seed, TEST_AUG_STREAM])
+    write_augmented_split(out / "test", [a.astype(np.uint8) + 1 for a in test], task.augmentations(),
+                          request.test_aug, test_rng, task.vocab_size)
     (out / "identifiers.json").write_text(json.dumps(["<blank>"]))
     return {
         "source": "generate", "size": n, "seed": request.seed,
-        "train_puzzles": len(train[0]), "train_examples": len(inputs), "test_puzzles": len(test[0]),
+        "train_puzzles": len(train[0]), "train_examples": examples, "test_puzzles": len(test[0]),
         "mean_givens": round(float((puzzles != 0).sum(axis=1).mean()), 2) if len(puzzles) else 0.0,
         "seconds": round(time.perf_counter() - started, 3),
     }
