@@ -13,13 +13,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from recursia.data.augment import Augmentation
 from recursia.errors import DatasetError, RecursiaError
+
+if TYPE_CHECKING:
+    from recursia.adapt import AdaptationSet
 
 
 class TaskOptions(BaseModel):
@@ -133,6 +136,14 @@ class Task:
         """
         return tokens
 
+    def adaptation_set(self, puzzle: Any, versions: int, seed: int) -> AdaptationSet | None:
+        """For a puzzle that brings demonstration pairs (ARC), the pairs and test inputs of
+        the original and up to ``versions - 1`` augmented versions, for adapting to it
+        before predicting (:mod:`recursia.adapt`); None (the default) when the task's
+        puzzles have no demonstrations: ``solve`` then predicts directly.
+        """
+        return None
+
     def decode(self, inputs: np.ndarray, answer: np.ndarray) -> Any:
         """The answer tokens in the task's natural, JSON-serialisable form."""
         raise NotImplementedError
@@ -152,6 +163,21 @@ class Task:
         Optional: the default says this task has no picture form.
         """
         raise RecursiaError(f"task '{self.name}' cannot draw PNG pictures (no render_png)")
+
+    def render_form(self, form: np.ndarray) -> str:
+        """Text picture of an answer form (:meth:`answer_form`), e.g. a voted attempt.
+
+        Default: one line of space-separated values per row (a 1-D form is one row).
+        """
+        rows = np.atleast_2d(np.asarray(form))
+        return "\n".join(" ".join(str(int(v)) for v in row) for row in rows)
+
+    def render_attempts_png(self, inputs: np.ndarray, attempts: list[np.ndarray],
+                            expected: list[np.ndarray | None], path: Path) -> None:
+        """Draw test inputs (T, L) tokens, their voted attempts (answer forms) and, where
+        known, the expected answers into a PNG at ``path``. Optional, like :meth:`render_png`.
+        """
+        raise RecursiaError(f"task '{self.name}' cannot draw PNG pictures of attempts")
 
     def describe(self) -> str:
         """One line naming the task and its options, printed at the start of training."""
