@@ -86,9 +86,18 @@ def evaluate(model: RecursiveModel, task: Task, split: Split, limit: int | None 
     return EvalResult(total, {k: v / max(total, 1) for k, v in sums.items()})
 
 
-def read_puzzle_file(path: str | Path) -> tuple[str, Any]:
-    """``(task, puzzle)`` from a puzzle.json; PuzzleError naming the problem otherwise."""
+def read_puzzle_file(path: str | Path, tasks: dict[str, type[Task]] | None = None) -> tuple[str, Any]:
+    """``(task, puzzle)`` from a puzzle.json; PuzzleError naming the problem otherwise.
+
+    A file without a ``task`` field is a bare puzzle when exactly one of ``tasks``
+    (registry name -> Task class) recognises it (:meth:`Task.recognises`, e.g. a
+    standard ARC task file).
+    """
     data = read_json_object(path, PuzzleError)
+    if "task" not in data and tasks:
+        claimed = [name for name, cls in tasks.items() if cls.recognises(data)]
+        if len(claimed) == 1:
+            return claimed[0], data
     for key in ("task", "puzzle"):
         if key not in data:
             raise PuzzleError(f"{path}: missing field '{key}'")

@@ -24,7 +24,8 @@ from recursia import hookspecs
 from recursia.errors import PluginError
 
 GROUP = "recursia"
-DEFAULT_PLUGINS = ("recursia_mixers", "recursia_grid", "recursia_sudoku", "recursia_maze", "recursia_official")
+DEFAULT_PLUGINS = ("recursia_mixers", "recursia_grid", "recursia_sudoku", "recursia_maze", "recursia_arc",
+                   "recursia_official")
 ENV_VAR = "RECURSIA_LOAD_PLUGINS"
 
 

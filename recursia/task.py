@@ -109,6 +109,12 @@ class Task:
         raise NotImplementedError
 
     # --- puzzles ----------------------------------------------------------------
+    @classmethod
+    def recognises(cls, data: dict) -> bool:
+        """Whether a puzzle file without a ``task`` field is, as a whole, a puzzle of this
+        task (e.g. a standard ARC task file); ``solve`` then reads it so. Default: False."""
+        return False
+
     def parse(self, puzzle: Any) -> np.ndarray:
         """Turn the ``puzzle`` field of a puzzle.json into input tokens ``(seq_len,)`` int64.
 

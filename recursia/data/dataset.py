@@ -105,8 +105,8 @@ def write_split(folder: Path, inputs: np.ndarray, labels: np.ndarray, *,
         puzzle_identifiers = np.zeros(n, dtype=np.int32)
     folder.mkdir(parents=True, exist_ok=True)
     arrays = {
-        "inputs": inputs.astype(np.uint8),
-        "labels": labels.astype(np.uint8),
+        "inputs": np.asarray(inputs, dtype=np.uint8),  # no copy when already uint8
+        "labels": np.asarray(labels, dtype=np.uint8),
         "puzzle_identifiers": np.asarray(puzzle_identifiers, dtype=np.int32),
         "puzzle_indices": np.concatenate([[0], np.cumsum(puzzle_sizes)]).astype(np.int32),
         "group_indices": np.concatenate([[0], np.cumsum(group_sizes)]).astype(np.int32),
