@@ -82,7 +82,8 @@ def solve_command(
         raise PuzzleError(f"{puzzle_file}: puzzle: {e}") from None
     if demos is not None:
         steps = 0 if no_adapt else adapt_steps
-        return _adapt_and_vote(run, demos, steps, adapt_mode == "full", seed, device, as_json, png, puzzle_file)
+        return _adapt_and_vote(run, demos, steps, adapt_mode == "full", seed, device, as_json, png, puzzle_file,
+                               show_steps)
     sol = solve(run.model, run.task, inputs, device=device)
     if png is not None:
         run.task.render_png(inputs, sol.answer, png)
@@ -111,9 +112,11 @@ def solve_command(
 
 
 def _adapt_and_vote(run: LoadedRun, demos: AdaptationSet, steps: int, full: bool, seed: int, device: str,
-                    as_json: bool, png: Path | None, puzzle_file: Path) -> None:
+                    as_json: bool, png: Path | None, puzzle_file: Path, show_steps: bool) -> None:
     """Adapt to the puzzle's demonstrations (unless ``steps`` is 0), predict every
-    version's test inputs, vote and print the top two attempts per test input."""
+    version's test inputs, vote and print the top two attempts per test input; with
+    ``show_steps``, first the original version's answer to each test input after every
+    supervision step."""
     if steps:
         losses = adapt(run.model, run.cfg, demos, steps, full=full, seed=seed, device=device)
     else:
@@ -136,6 +139,17 @@ def _adapt_and_vote(run: LoadedRun, demos: AdaptationSet, steps: int, full: bool
                           "versions": demos.versions, "final_adapt_loss": losses[-1] if losses else None,
                           "tests": tests}))
         return
+    if show_steps:
+        originals = range(int(demos.test.puzzle_indices[0]), int(demos.test.puzzle_indices[1]))  # version 0
+        for j in originals:
+            inputs = np.asarray(demos.test.inputs[j]).astype(np.int64)
+            sol = solve(run.model, run.task, inputs, int(demos.test.puzzle_identifiers[0]), device=device)
+            prev = inputs
+            for i, (ans, conf) in enumerate(sol.trace):
+                changed = ans != prev
+                print(f"test {j + 1}, step {i + 1}: halt confidence {conf:.2f}, {int(changed.sum())} cells changed")
+                print(run.task.render(inputs, ans, changed=changed))
+                prev = ans
     how = f"adapted {'the network and ' if full else ''}{demos.versions} new puzzle rows for {steps} steps" \
         if steps else "not adapted"
     print(f"{puzzle_file}: {how}; {demos.versions} versions voted")

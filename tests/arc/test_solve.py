@@ -68,6 +68,10 @@ def test_solve_adapts_only_the_new_rows_and_prints_two_attempts(arc_run, tmp_pat
     assert code == 0, err
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "not adapted" in out and "attempt 1" in out
+    code, out, err = run_cli(capsys, "solve", str(bare), "--checkpoint", str(arc_run), "--adapt-steps", "1",
+                             "--versions", "2", "--show-steps")
+    assert code == 0, err
+    assert "test 1, step 2:" in out and "attempt 1" in out  # N_sup = 2 steps of the original, then the vote
     code, out, err = run_cli(capsys, "solve", str(puzzle), "--checkpoint", str(arc_run), "--adapt", "full",
                              "--adapt-steps", "2", "--versions", "2", "--json")
     assert code == 0, err
