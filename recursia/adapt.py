@@ -22,6 +22,7 @@ from recursia.config import RunConfig
 from recursia.data.dataset import IGNORE_LABEL, Split
 from recursia.errors import ConfigError
 from recursia.model import RecursiveModel
+from recursia.train.loop import make_optimizer
 from recursia.train.losses import step_loss
 from recursia.train.optim import SparseSignSGD
 
@@ -35,7 +36,8 @@ class AdaptationSet:
     demo_inputs, demo_labels: (D, L) tokens of the demonstration pairs of every version
     (labels use 0 for ignored cells, as on disk); demo_version: (D,) version of each;
     test: a one-group :class:`recursia.data.dataset.Split` whose puzzle ``v`` holds the
-    test inputs of version ``v`` (puzzle identifiers 0..V-1, replaced by the new rows);
+    test inputs of version ``v`` (puzzle identifiers 0..V-1, replaced by the new rows)
+    and their expected answers as labels, all 0 where the puzzle file gives none;
     params: per version, None (the original) or the augmentation params that made it,
     as in an :class:`recursia.data.augment.AugmentationRecord`; augmentations: their names.
     """
@@ -88,11 +90,7 @@ def adapt(model: RecursiveModel, cfg: RunConfig, data: AdaptationSet, steps: int
     for p in model.parameters():
         p.requires_grad_(full)
     sparse = SparseSignSGD(model.embed.puzzle, t.puzzle_emb_lr, t.puzzle_emb_weight_decay)
-    optimizer = None
-    if full:
-        from recursia.train.loop import make_optimizer
-
-        optimizer = make_optimizer(cfg, model)
+    optimizer = make_optimizer(cfg, model) if full else None
     rng = torch.Generator().manual_seed(seed)
     explore = torch.Generator().manual_seed(seed + 1)
     carry = model.initial_carry(batch, device)

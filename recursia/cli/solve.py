@@ -14,8 +14,9 @@ from recursia.adapt import AdaptationSet, adapt
 from recursia.cli.common import check_out_file, pick_device
 from recursia.data.augment import AugmentationRecord
 from recursia.errors import CheckpointError, ConfigError, PuzzleError, RecursiaError
-from recursia.infer import read_puzzle_file, solve
+from recursia.infer import Solution, read_puzzle_file, solve
 from recursia.plugins import get_registry
+from recursia.task import Task
 from recursia.train.checkpoint import LoadedRun, latest_run, load_run
 from recursia.vote import predict_split, vote
 
@@ -97,18 +98,24 @@ def solve_command(
         print(json.dumps(out))
         return
     if show_steps:
-        prev = inputs
-        for i, (ans, conf) in enumerate(sol.trace):
-            changed = ans != prev
-            print(f"step {i + 1}: halt confidence {conf:.2f}, {int(changed.sum())} cells changed"
-                  f"{'  <- learned halt' if i + 1 == sol.steps else ''}")
-            print(run.task.render(inputs, ans, changed=changed))
-            prev = ans
+        print_trace(run.task, inputs, sol)
     else:
         print(run.task.render(inputs, sol.answer))
     verdict = "valid" if sol.valid else "NOT valid"
     how = "learned halt" if sol.halted else f"no halt before N_sup={len(sol.trace)}"
     print(f"answer is {verdict} (checker); steps: {sol.steps} ({how}); halt confidence {sol.halt_confidence:.2f}")
+
+
+def print_trace(task: Task, inputs: np.ndarray, sol: Solution, prefix: str = "") -> None:
+    """The answer after every supervision step of ``sol``, the cells changed since the
+    previous step marked and the learned halting step named."""
+    prev = inputs
+    for i, (ans, conf) in enumerate(sol.trace):
+        changed = ans != prev
+        print(f"{prefix}step {i + 1}: halt confidence {conf:.2f}, {int(changed.sum())} cells changed"
+              f"{'  <- learned halt' if i + 1 == sol.steps else ''}")
+        print(task.render(inputs, ans, changed=changed))
+        prev = ans
 
 
 def _adapt_and_vote(run: LoadedRun, demos: AdaptationSet, steps: int, full: bool, seed: int, device: str,
@@ -144,12 +151,7 @@ def _adapt_and_vote(run: LoadedRun, demos: AdaptationSet, steps: int, full: bool
         for j in originals:
             inputs = np.asarray(demos.test.inputs[j]).astype(np.int64)
             sol = solve(run.model, run.task, inputs, int(demos.test.puzzle_identifiers[0]), device=device)
-            prev = inputs
-            for i, (ans, conf) in enumerate(sol.trace):
-                changed = ans != prev
-                print(f"test {j + 1}, step {i + 1}: halt confidence {conf:.2f}, {int(changed.sum())} cells changed")
-                print(run.task.render(inputs, ans, changed=changed))
-                prev = ans
+            print_trace(run.task, inputs, sol, prefix=f"test {j + 1}, ")
     how = f"adapted {'the network and ' if full else ''}{demos.versions} new puzzle rows for {steps} steps" \
         if steps else "not adapted"
     print(f"{puzzle_file}: {how}; {demos.versions} versions voted")
