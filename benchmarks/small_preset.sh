@@ -3,16 +3,19 @@
 # view: an empty dataset cache (so the data build is included) and an empty compiled-kernel
 # cache, then `recursia eval` on the held-out split and the learning curve.
 #
-#     bash benchmarks/small_preset.sh [TASK [MIXER [RUN_DIR]]]     # default: sudoku mlp
+#     bash benchmarks/small_preset.sh [TASK [MIXER [RUN_DIR [TRAIN OPTIONS...]]]]   # default: sudoku mlp
+#
+# Further arguments go to recursia train (e.g. --set train.steps=2000).
 set -euo pipefail
 task="${1:-sudoku}"
 mixer="${2:-mlp}"
 out="${3:-runs/bench-small-$task-$mixer-$(date +%Y%m%d-%H%M%S)}"
+shift $(( $# < 3 ? $# : 3 ))
 RECURSIA_CACHE="$(mktemp -d)"                # no cached dataset: the build is timed
 TORCHINDUCTOR_CACHE_DIR="$(mktemp -d)"        # no cached compiled kernels either
 export RECURSIA_CACHE TORCHINDUCTOR_CACHE_DIR
 start=$(date +%s)
-recursia train --task "$task" --mixer "$mixer" --no-progress --out "$out"
+recursia train --task "$task" --mixer "$mixer" --no-progress --out "$out" "$@"
 end=$(date +%s)
 echo "wall time of recursia train (data build included): $((end - start)) s"
 recursia eval "$out"

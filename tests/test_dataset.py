@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from recursia.data.dataset import ARRAYS, IGNORE_LABEL, find_split, read_split, write_split
+from recursia.data.dataset import ARRAYS, IGNORE_LABEL, SplitWriter, find_split, read_split, write_split
 from recursia.errors import DatasetError
 
 DTYPES = {"inputs": np.uint8, "labels": np.uint8, "puzzle_identifiers": np.int32,
@@ -55,6 +55,35 @@ def test_write_read_round_trip(tmp_path, mmap):
     # written atomically: no temporary file left behind
     assert sorted(p.name for p in (tmp_path / "train").iterdir()) == sorted(
         ["dataset.json"] + [f"all__{k}.npy" for k in ARRAYS])
+
+
+def test_split_writer_appends_chunks_into_the_same_files(tmp_path):
+    rng = np.random.default_rng(1)
+    inputs = rng.integers(0, 11, size=(1000, 7)).astype(np.uint8)
+    labels = rng.integers(0, 11, size=(1000, 7)).astype(np.uint8)
+    write_split(tmp_path / "whole", inputs, labels, vocab_size=11, puzzle_sizes=[400, 600])
+    writer = SplitWriter(tmp_path / "chunks", 7)
+    for start in (0, 3, 400, 999):  # uneven chunks, one of a single row
+        end = {0: 3, 3: 400, 400: 999, 999: 1000}[start]
+        writer.append(inputs[start:end], labels[start:end])
+    assert not (tmp_path / "chunks" / "all__inputs.npy").exists()  # only the temporary name until finish
+    writer.finish(vocab_size=11, puzzle_sizes=[400, 600])
+    for name in ARRAYS + ("dataset.json",):
+        file = f"all__{name}.npy" if name != "dataset.json" else name
+        assert (tmp_path / "whole" / file).read_bytes() == (tmp_path / "chunks" / file).read_bytes(), name
+    split = read_split(tmp_path / "chunks")
+    assert np.array_equal(split.inputs, inputs) and split.puzzle_indices.tolist() == [0, 400, 1000]
+    assert sorted(p.name for p in (tmp_path / "chunks").iterdir()) == sorted(
+        ["dataset.json"] + [f"all__{k}.npy" for k in ARRAYS])
+
+
+def test_split_writer_refuses_a_structure_that_does_not_fit_its_rows(tmp_path):
+    writer = SplitWriter(tmp_path, 3)
+    writer.append(np.ones((4, 3)), np.ones((4, 3)))
+    with pytest.raises(DatasetError, match="puzzle sizes add up to 3, not 4 examples"):
+        writer.finish(vocab_size=3, puzzle_sizes=[1, 2])
+    with pytest.raises(DatasetError, match=r"rows of shape \(2, 4\), expected \(R, 3\)"):
+        SplitWriter(tmp_path / "b", 3).append(np.ones((2, 4)), np.ones((2, 4)))
 
 
 def test_default_groups_and_identifiers(tmp_path):

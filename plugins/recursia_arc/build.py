@@ -26,8 +26,9 @@ Layout (official ``dataset/build_arc_dataset.py`` semantics):
   example); ``test_puzzles.json`` holds the original evaluation tasks as standard ARC
   JSON keyed by id, as the official builder writes it.
 
-Everything is seeded by ``request.seed``. Arrays are preallocated uint8 (untouched
-pages of the upper bound cost no memory) and filled grid by grid; no per-cell loops.
+Everything is seeded by ``request.seed``. Token rows are filled grid by grid (no
+per-cell loops) into a chunk of :data:`CHUNK_ROWS` rows that is appended to the split's
+files when full, so memory does not grow with ``--aug``.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from pathlib import Path
 import numpy as np
 
 from recursia.data.augment import AugmentationRecord
-from recursia.data.dataset import check_tokens, official_split_folders, read_split, write_split
+from recursia.data.dataset import SplitWriter, check_tokens, official_split_folders, read_split, write_split
 from recursia.errors import DatasetError
 from recursia.jsonfile import read_text
 from recursia.task import DataBuildRequest
@@ -49,6 +50,7 @@ from recursia_arc.sources import ArcTaskData, load_source, overlap_warnings, sel
 
 VERSION_STREAM, TRANSLATE_STREAM = 1, 2  # independent random streams derived from the seed
 OFFSET_CHUNK = 65536  # examples scanned at once when finding offsets of an official import
+CHUNK_ROWS = 8192  # token rows built in memory before they are appended to a split's files
 
 
 def check_request(request: DataBuildRequest) -> None:
@@ -109,13 +111,10 @@ def write_arc_splits(out: Path, training: list[ArcTaskData], evaluation: list[Ar
     augmentation = DihedralColour()
     version_rng = np.random.default_rng([seed, VERSION_STREAM])
     translate_rng = np.random.default_rng([seed, TRANSLATE_STREAM])
-    cells = canvas * canvas
     tasks = [(t, True) for t in training] + [(t, False) for t in evaluation]
-    train_rows = sum((aug + 1) * (len(t.train) + (len(t.known_test()) if is_training else 0))
-                     for t, is_training in tasks)
-    test_rows = sum((aug + 1) * len(t.test) for t in evaluation)
-    train = _SplitBuffer(train_rows, cells)
-    test = _SplitBuffer(test_rows, cells)
+    out.mkdir(parents=True, exist_ok=True)
+    train = _SplitBuffer(out / "train", canvas)
+    test = _SplitBuffer(out / "test", canvas)
     names = ["<blank>"]
     versions_per_task, dropped_unlabelled, missing_outputs = [], 0, 0
     for t, is_training in tasks:
@@ -133,10 +132,10 @@ def write_arc_splits(out: Path, training: list[ArcTaskData], evaluation: list[Ar
             demo = version[:n_train] + ([pr for pr in version[n_train:] if pr[1] is not None] if is_training else [])
             if demo:
                 offsets = random_offsets(demo, canvas, translate_rng)  # (E, 2)
-                train.add_puzzle(demo, offsets, first_id + v, record_params, canvas)
+                train.add_puzzle(demo, offsets, first_id + v, record_params)
                 train_group += 1
             if not is_training and t.test:
-                test.add_puzzle(version[n_train:], None, first_id + v, record_params, canvas)
+                test.add_puzzle(version[n_train:], None, first_id + v, record_params)
                 test_group += 1
         if train_group:
             train.end_group(t.id, train_group)
@@ -146,10 +145,9 @@ def write_arc_splits(out: Path, training: list[ArcTaskData], evaluation: list[Ar
             missing_outputs += len(t.test) - len(t.known_test())
     if train.examples == 0:
         raise DatasetError("the train split would have no examples (no training task and no demonstration pairs)")
-    out.mkdir(parents=True, exist_ok=True)
     num_ids = len(names)
-    train.write(out / "train", canvas, num_ids, augmentation.name, offsets=True)
-    test.write(out / "test", canvas, num_ids, augmentation.name, offsets=False)
+    train.finish(num_ids, augmentation.name, offsets=True)
+    test.finish(num_ids, augmentation.name, offsets=False)
     (out / "identifiers.json").write_text(json.dumps(names))
     originals = {t.id: task_object(t.train, [i for i, _ in t.test], [o for _, o in t.test]) for t in evaluation}
     (out / "test_puzzles.json").write_text(json.dumps(originals, separators=(",", ":")))
@@ -176,51 +174,68 @@ def random_offsets(pairs: list, canvas: int, rng: np.random.Generator) -> np.nda
 
 
 class _SplitBuffer:
-    """A split being filled: preallocated token arrays and the per-puzzle bookkeeping."""
+    """A split being built: a chunk of PAD-filled token rows that is appended to the
+    split's files (:class:`recursia.data.dataset.SplitWriter`) whenever it is full, and
+    the per-puzzle bookkeeping, so memory stays bounded by the chunk whatever ``--aug``."""
 
-    def __init__(self, rows: int, cells: int):
-        self.inputs = np.zeros((rows, cells), dtype=np.uint8)  # (E_max, C*C) PAD
-        self.labels = np.zeros((rows, cells), dtype=np.uint8)  # (E_max, C*C) PAD
+    def __init__(self, folder: Path, canvas: int):
+        self.canvas, self.cells = canvas, canvas * canvas
+        self.writer = SplitWriter(folder, self.cells)
+        self.inputs = np.zeros((CHUNK_ROWS, self.cells), dtype=np.uint8)  # (R, C*C) PAD
+        self.labels = np.zeros((CHUNK_ROWS, self.cells), dtype=np.uint8)  # (R, C*C) PAD
+        self.filled = 0  # rows of the chunk in use
         self.offsets: list[np.ndarray] = []  # per puzzle (E_p, 2)
-        self.examples = 0
         self.puzzle_sizes: list[int] = []
         self.puzzle_ids: list[int] = []
         self.params: list[list[dict] | None] = []
         self.group_sizes: list[int] = []
         self.group_names: list[str] = []
 
-    def add_puzzle(self, pairs: list, offsets: np.ndarray | None, puzzle_id: int, params: list[dict] | None,
-                   canvas: int) -> None:
+    @property
+    def examples(self) -> int:
+        """Examples added so far."""
+        return self.writer.examples + self.filled
+
+    def add_puzzle(self, pairs: list, offsets: np.ndarray | None, puzzle_id: int, params: list[dict] | None) -> None:
         """Append one puzzle: its pairs encoded at ``offsets`` (E, 2) (None: top-left);
         an output None leaves an all-PAD label."""
+        if self.filled + len(pairs) > CHUNK_ROWS:
+            self._flush()
         for j, (inp, out) in enumerate(pairs):
             r, c = (0, 0) if offsets is None else (int(offsets[j, 0]), int(offsets[j, 1]))
-            row = self.examples + j
-            place(self.inputs[row].reshape(canvas, canvas), inp, r, c)
+            row = self.filled + j
+            place(self.inputs[row].reshape(self.canvas, self.canvas), inp, r, c)
             if out is not None:
-                place(self.labels[row].reshape(canvas, canvas), out, r, c)
-        self.examples += len(pairs)
+                place(self.labels[row].reshape(self.canvas, self.canvas), out, r, c)
+        self.filled += len(pairs)
         self.offsets.append(np.zeros((len(pairs), 2), np.int64) if offsets is None else offsets)
         self.puzzle_sizes.append(len(pairs))
         self.puzzle_ids.append(puzzle_id)
         self.params.append(params)
+
+    def _flush(self) -> None:
+        """Append the chunk's rows to the files and clear them to PAD."""
+        self.writer.append(self.inputs[:self.filled], self.labels[:self.filled])
+        self.inputs[:self.filled] = 0
+        self.labels[:self.filled] = 0
+        self.filled = 0
 
     def end_group(self, name: str, puzzles: int) -> None:
         """Close the group of the last ``puzzles`` puzzles (one task)."""
         self.group_sizes.append(puzzles)
         self.group_names.append(name)
 
-    def write(self, folder: Path, canvas: int, num_ids: int, augmentation: str, offsets: bool) -> None:
-        """Write the split with its augmentation record (translation offsets per example when ``offsets``)."""
+    def finish(self, num_ids: int, augmentation: str, offsets: bool) -> None:
+        """Write the rest and the split's structure with its augmentation record (the
+        translation offset of every example as the column ``offset`` when ``offsets``)."""
+        self._flush()
+        example_params = None
         if offsets and self.offsets:
-            flat = np.concatenate(self.offsets).tolist()  # (E, 2)
-            example_params = [{"offset": o} for o in flat]
-        else:
-            example_params = [None] * self.examples
+            example_params = {"offset": np.concatenate(self.offsets).tolist()}  # (E, 2)
         record = AugmentationRecord([augmentation], self.params, self.group_names, example_params)
-        write_split(folder, self.inputs[:self.examples], self.labels[:self.examples], vocab_size=VOCAB_SIZE,
-                    group_sizes=self.group_sizes, puzzle_identifiers=np.asarray(self.puzzle_ids, np.int32),
-                    num_puzzle_identifiers=num_ids, puzzle_sizes=self.puzzle_sizes, record=record)
+        self.writer.finish(vocab_size=VOCAB_SIZE, group_sizes=self.group_sizes,
+                           puzzle_identifiers=np.asarray(self.puzzle_ids, np.int32), num_puzzle_identifiers=num_ids,
+                           puzzle_sizes=self.puzzle_sizes, record=record)
 
 
 # --- official:DIR ----------------------------------------------------------------------
@@ -298,7 +313,7 @@ def _import_split(folder: Path, out: Path, names: list[str], ids_path: Path, can
         if len(bases) != 1:
             raise DatasetError(f"{folder}: group {g} holds puzzles of several tasks ({', '.join(sorted(bases)[:3])})")
         group_names.append(bases.pop())
-    example_params = (_grid_offsets(split.inputs, canvas) if offsets else [None] * split.num_examples)
+    example_params = {"offset": _grid_offsets(split.inputs, canvas)} if offsets else None
     record = AugmentationRecord([augmentation.name], params, group_names, example_params)
     write_split(out, split.inputs, split.labels, vocab_size=VOCAB_SIZE, group_sizes=np.diff(groups),
                 puzzle_identifiers=ids.astype(np.int32), num_puzzle_identifiers=int(split.meta.get(
@@ -308,12 +323,12 @@ def _import_split(folder: Path, out: Path, names: list[str], ids_path: Path, can
             "augmented_puzzles": sum(p is not None for p in params)}
 
 
-def _grid_offsets(inputs: np.ndarray, canvas: int) -> list[dict]:
-    """``{"offset": [r, c]}`` per example: the top-left cell of the colour tokens of its input canvas."""
+def _grid_offsets(inputs: np.ndarray, canvas: int) -> list[list[int]]:
+    """``[r, c]`` per example: the top-left cell of the colour tokens of its input canvas."""
     out = []
     for start in range(0, len(inputs), OFFSET_CHUNK):
         block = np.asarray(inputs[start:start + OFFSET_CHUNK]).reshape(-1, canvas, canvas) > EOS  # (B, C, C)
         rows = block.any(axis=2).argmax(axis=1)  # (B,) first row holding a colour
         cols = block.any(axis=1).argmax(axis=1)  # (B,) first column holding a colour
-        out.extend({"offset": [int(r), int(c)]} for r, c in zip(rows, cols))
+        out.extend(np.stack([rows, cols], axis=1).tolist())
     return out

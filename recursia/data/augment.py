@@ -109,14 +109,15 @@ class AugmentationRecord:
             augmentation on the task's answer form (:meth:`Task.answer_form`).
         group_names: optional, one name per group (e.g. an ARC task id), used as the
             keys of a submission file.
-        example_params: optional, one entry per example (None or a dict) for what a
-            task does per example (e.g. ARC's translation on the train split).
+        example_params: optional columns of per-example parameters, for what a task
+            does per example: ``{name: [one value per example]}`` (e.g. ARC's
+            translation on the train split, ``{"offset": [[r, c], ...]}``).
     """
 
     augmentations: list[str]
     params: list[list[dict] | None]
     group_names: list[str] | None = None
-    example_params: list[dict | None] | None = None
+    example_params: dict[str, list] | None = None
 
     def write(self, folder: Path) -> None:
         """Write ``folder/augmentations.json`` atomically."""
@@ -143,11 +144,14 @@ class AugmentationRecord:
             if row is not None and (not isinstance(row, list) or len(row) != len(names)
                                     or not all(isinstance(p, dict) for p in row)):
                 raise DatasetError(f"{path}: params of puzzle {i} must be null or {len(names)} objects")
-        for key, count in (("group_names", groups), ("example_params", examples)):
-            value = data.get(key)
-            if value is not None and (not isinstance(value, list) or len(value) != count):
-                raise DatasetError(f"{path}: '{key}' must be null or a list of {count} entries")
-        return cls(names, params, data.get("group_names"), data.get("example_params"))
+        group_names, columns = data.get("group_names"), data.get("example_params")
+        if group_names is not None and (not isinstance(group_names, list) or len(group_names) != groups):
+            raise DatasetError(f"{path}: 'group_names' must be null or a list of {groups} entries")
+        if columns is not None and (not isinstance(columns, dict) or not all(
+                isinstance(v, list) and len(v) == examples for v in columns.values())):
+            raise DatasetError(f"{path}: 'example_params' must be null or an object of lists of {examples} "
+                               f"entries (one per example)")
+        return cls(names, params, group_names, columns)
 
     def resolve(self, available: list[Augmentation], where: Path) -> list[Augmentation]:
         """The augmentation objects named by the record, from ``available`` (a task's)."""

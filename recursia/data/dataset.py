@@ -69,65 +69,146 @@ class Split:
         return lab
 
 
+NPY_HEADER_BYTES = 128  # fixed .npy header size of a SplitWriter array: room for any row count
+
+
+def _npy_header(shape: tuple[int, ...], dtype: np.dtype) -> bytes:
+    """A version 1.0 ``.npy`` header of exactly :data:`NPY_HEADER_BYTES` bytes."""
+    text = repr({"descr": np.lib.format.dtype_to_descr(np.dtype(dtype)), "fortran_order": False, "shape": shape})
+    body_len = NPY_HEADER_BYTES - 10  # magic (6) + version (2) + header length (2)
+    body = text.encode("latin1").ljust(body_len - 1) + b"\n"
+    if len(body) != body_len:
+        raise ValueError(f"npy header for shape {shape} is longer than {NPY_HEADER_BYTES} bytes")
+    return np.lib.format.magic(1, 0) + body_len.to_bytes(2, "little") + body
+
+
+class RowFile:
+    """A 2-D uint8 ``.npy`` file written by appending rows, so memory stays bounded.
+
+    The header is written with a placeholder row count and rewritten with the real one
+    by :meth:`close`; the file is built under ``path``'s ``.tmp.npy`` name and renamed
+    into place only then.
+    """
+
+    def __init__(self, path: Path, width: int):
+        self.path, self.width, self.rows = Path(path), int(width), 0
+        self.tmp = self.path.with_name(self.path.name.removesuffix(".npy") + ".tmp.npy")
+        self.file = open(self.tmp, "wb")
+        self.file.write(_npy_header((0, self.width), np.uint8))
+
+    def append(self, rows: np.ndarray) -> None:
+        """Append ``rows`` (R, width) as uint8."""
+        rows = np.ascontiguousarray(rows, dtype=np.uint8)
+        if rows.ndim != 2 or rows.shape[1] != self.width:
+            raise DatasetError(f"{self.path}: rows of shape {rows.shape}, expected (R, {self.width})")
+        self.file.write(rows.data)
+        self.rows += len(rows)
+
+    def close(self) -> None:
+        """Write the final header and move the file to its name."""
+        self.file.seek(0)
+        self.file.write(_npy_header((self.rows, self.width), np.uint8))
+        self.file.close()
+        os.replace(self.tmp, self.path)
+
+
+class SplitWriter:
+    """Write one split in the official layout, its token rows appended in chunks.
+
+    ``append(inputs, labels)`` as often as needed (each (E, seq_len)), then
+    :meth:`finish` with the puzzle and group structure of all appended rows. A build of
+    millions of examples (ARC with 1000 augmentations) never holds them all in memory.
+    Files are written to temporary names and renamed, so a killed build leaves no
+    half-written array under the final name.
+    """
+
+    def __init__(self, folder: Path, seq_len: int):
+        self.folder, self.seq_len = Path(folder), int(seq_len)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.inputs = RowFile(self.folder / "all__inputs.npy", seq_len)
+        self.labels = RowFile(self.folder / "all__labels.npy", seq_len)
+
+    @property
+    def examples(self) -> int:
+        """Rows appended so far."""
+        return self.inputs.rows
+
+    def append(self, inputs: np.ndarray, labels: np.ndarray) -> None:
+        """Append examples: inputs and labels (E, seq_len) tokens below 256."""
+        if np.shape(inputs) != np.shape(labels):
+            raise DatasetError(f"{self.folder}: inputs {np.shape(inputs)} and labels {np.shape(labels)} must be "
+                               f"equal 2-D shapes")
+        self.inputs.append(inputs)
+        self.labels.append(labels)
+
+    def finish(self, *, vocab_size: int, group_sizes: list[int] | np.ndarray | None = None,
+               puzzle_identifiers: np.ndarray | None = None, num_puzzle_identifiers: int = 1,
+               extra_meta: dict | None = None, puzzle_sizes: list[int] | np.ndarray | None = None,
+               record: AugmentationRecord | None = None) -> None:
+        """Check the structure against the appended rows and write the index arrays,
+        ``augmentations.json`` (``record``) and ``dataset.json``; see :func:`write_split`."""
+        examples, folder = self.examples, self.folder
+        self.inputs.close()
+        self.labels.close()
+        puzzle_sizes = (np.ones(examples, dtype=np.int64) if puzzle_sizes is None
+                        else np.asarray(puzzle_sizes, np.int64))
+        if puzzle_sizes.sum() != examples or np.any(puzzle_sizes < 1):
+            raise DatasetError(f"{folder}: puzzle sizes add up to {puzzle_sizes.sum()}, not {examples} examples")
+        n = len(puzzle_sizes)
+        group_sizes = np.ones(n, dtype=np.int64) if group_sizes is None else np.asarray(group_sizes, np.int64)
+        if group_sizes.sum() != n:
+            raise DatasetError(f"{folder}: group sizes add up to {group_sizes.sum()}, not {n} puzzles")
+        if record is not None and len(record.params) != n:
+            raise DatasetError(f"{folder}: the augmentation record has {len(record.params)} entries, not {n}")
+        if puzzle_identifiers is None:
+            puzzle_identifiers = np.zeros(n, dtype=np.int32)
+        arrays = {
+            "puzzle_identifiers": np.asarray(puzzle_identifiers, dtype=np.int32),
+            "puzzle_indices": np.concatenate([[0], np.cumsum(puzzle_sizes)]).astype(np.int32),
+            "group_indices": np.concatenate([[0], np.cumsum(group_sizes)]).astype(np.int32),
+        }
+        meta = {
+            "pad_id": 0, "ignore_label_id": 0, "blank_identifier_id": 0,
+            "vocab_size": int(vocab_size), "seq_len": self.seq_len,
+            "num_puzzle_identifiers": int(num_puzzle_identifiers),
+            "total_groups": int(len(group_sizes)), "mean_puzzle_examples": examples / max(n, 1),
+            "total_puzzles": int(n), "sets": ["all"],
+        }
+        meta.update(extra_meta or {})
+        for key, arr in arrays.items():
+            tmp = folder / f"all__{key}.tmp.npy"
+            np.save(tmp, arr, allow_pickle=False)
+            os.replace(tmp, folder / f"all__{key}.npy")
+        if record is not None:
+            record.write(folder)
+        tmp = folder / "dataset.json.tmp"
+        tmp.write_text(json.dumps(meta, indent=1))
+        os.replace(tmp, folder / "dataset.json")
+
+
 def write_split(folder: Path, inputs: np.ndarray, labels: np.ndarray, *,
                 vocab_size: int, group_sizes: list[int] | np.ndarray | None = None,
                 puzzle_identifiers: np.ndarray | None = None,
                 num_puzzle_identifiers: int = 1, extra_meta: dict | None = None,
                 puzzle_sizes: list[int] | np.ndarray | None = None,
                 record: AugmentationRecord | None = None) -> None:
-    """Write one split in the official layout.
+    """Write one split in the official layout from whole arrays (a :class:`SplitWriter`
+    with one append).
 
-    ``puzzle_sizes[p]`` is the number of consecutive examples of puzzle ``p`` (default:
-    one example per puzzle); ``group_sizes[g]`` the number of consecutive puzzles in
-    group ``g`` (an original puzzle and its stored augmentations; default: every
-    puzzle its own group). ``record`` (how each puzzle was augmented) is written as
-    ``augmentations.json``.
-    Files are written to temporary names and renamed, so a killed build leaves no
-    half-written array under the final name.
+    inputs, labels: (examples, seq_len) tokens. ``puzzle_sizes[p]`` is the number of
+    consecutive examples of puzzle ``p`` (default: one example per puzzle);
+    ``group_sizes[g]`` the number of consecutive puzzles in group ``g`` (an original
+    puzzle and its stored augmentations; default: every puzzle its own group).
+    ``record`` (how each puzzle was augmented) is written as ``augmentations.json``.
     """
-    inputs = np.asarray(inputs)
-    labels = np.asarray(labels)
+    inputs, labels = np.asarray(inputs), np.asarray(labels)
     if inputs.shape != labels.shape or inputs.ndim != 2:
         raise DatasetError(f"{folder}: inputs {inputs.shape} and labels {labels.shape} must be equal 2-D shapes")
-    examples, seq_len = inputs.shape
-    puzzle_sizes = np.ones(examples, dtype=np.int64) if puzzle_sizes is None else np.asarray(puzzle_sizes, np.int64)
-    if puzzle_sizes.sum() != examples or np.any(puzzle_sizes < 1):
-        raise DatasetError(f"{folder}: puzzle sizes add up to {puzzle_sizes.sum()}, not {examples} examples")
-    n = len(puzzle_sizes)
-    if group_sizes is None:
-        group_sizes = np.ones(n, dtype=np.int64)
-    group_sizes = np.asarray(group_sizes, dtype=np.int64)
-    if group_sizes.sum() != n:
-        raise DatasetError(f"{folder}: group sizes add up to {group_sizes.sum()}, not {n} puzzles")
-    if record is not None and len(record.params) != n:
-        raise DatasetError(f"{folder}: the augmentation record has {len(record.params)} entries, not {n}")
-    if puzzle_identifiers is None:
-        puzzle_identifiers = np.zeros(n, dtype=np.int32)
-    folder.mkdir(parents=True, exist_ok=True)
-    arrays = {
-        "inputs": np.asarray(inputs, dtype=np.uint8),  # no copy when already uint8
-        "labels": np.asarray(labels, dtype=np.uint8),
-        "puzzle_identifiers": np.asarray(puzzle_identifiers, dtype=np.int32),
-        "puzzle_indices": np.concatenate([[0], np.cumsum(puzzle_sizes)]).astype(np.int32),
-        "group_indices": np.concatenate([[0], np.cumsum(group_sizes)]).astype(np.int32),
-    }
-    meta = {
-        "pad_id": 0, "ignore_label_id": 0, "blank_identifier_id": 0,
-        "vocab_size": int(vocab_size), "seq_len": int(seq_len),
-        "num_puzzle_identifiers": int(num_puzzle_identifiers),
-        "total_groups": int(len(group_sizes)), "mean_puzzle_examples": examples / max(n, 1),
-        "total_puzzles": int(n), "sets": ["all"],
-    }
-    meta.update(extra_meta or {})
-    for key, arr in arrays.items():
-        tmp = folder / f"all__{key}.tmp.npy"
-        np.save(tmp, arr, allow_pickle=False)
-        os.replace(tmp, folder / f"all__{key}.npy")
-    if record is not None:
-        record.write(folder)
-    tmp = folder / "dataset.json.tmp"
-    tmp.write_text(json.dumps(meta, indent=1))
-    os.replace(tmp, folder / "dataset.json")
+    writer = SplitWriter(folder, inputs.shape[1])
+    writer.append(inputs, labels)
+    writer.finish(vocab_size=vocab_size, group_sizes=group_sizes, puzzle_identifiers=puzzle_identifiers,
+                  num_puzzle_identifiers=num_puzzle_identifiers, extra_meta=extra_meta,
+                  puzzle_sizes=puzzle_sizes, record=record)
 
 
 def read_split(folder: str | Path, mmap: bool = True) -> Split:

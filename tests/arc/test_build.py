@@ -126,7 +126,7 @@ def test_layout_and_shared_identifiers(built):
                 assert names[split.puzzle_identifiers[p]] == AUG.version_name(name, None if params is None
                                                                              else params[0])
     assert rec_train.augmentations == rec_test.augmentations == ["arc.dihedral_colour"]
-    assert rec_test.example_params == [None] * test.num_examples
+    assert rec_test.example_params is None
     assert task.augmentations()[0].name == "arc.dihedral_colour"
 
 
@@ -161,7 +161,7 @@ def test_train_offsets_and_params_reproduce_the_pairs(built):
         wanted = demos + ([(i, o) for i, o in tests] if name in TRAINING else [])
         for p in range(int(train.group_indices[g]), int(train.group_indices[g + 1])):
             rows = range(int(train.puzzle_indices[p]), int(train.puzzle_indices[p + 1]))
-            offsets = [rec.example_params[row]["offset"] for row in rows]
+            offsets = [rec.example_params["offset"][row] for row in rows]
             assert [0, 0] in offsets  # one example per puzzle stays at the top-left (official)
             for row, (r, c), (want_in, want_out) in zip(rows, offsets, wanted):
                 translated += (r, c) != (0, 0)
