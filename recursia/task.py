@@ -178,10 +178,11 @@ class Task:
         rows = np.atleast_2d(np.asarray(form))
         return "\n".join(" ".join(str(int(v)) for v in row) for row in rows)
 
-    def render_attempts_png(self, inputs: np.ndarray, attempts: list[np.ndarray],
+    def render_attempts_png(self, inputs: np.ndarray, attempts: list[list[np.ndarray]],
                             expected: list[np.ndarray | None], path: Path) -> None:
-        """Draw test inputs (T, L) tokens, their voted attempts (answer forms) and, where
-        known, the expected answers into a PNG at ``path``. Optional, like :meth:`render_png`.
+        """Draw test inputs (T, L) tokens, each one's voted attempts (``attempts[j]``:
+        answer forms, best first) and, where known, the expected answers into a PNG at
+        ``path``. Optional, like :meth:`render_png`.
         """
         raise RecursiaError(f"task '{self.name}' cannot draw PNG pictures of attempts")
 

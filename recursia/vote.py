@@ -37,7 +37,8 @@ PASS_AT = (1, 2, 5, 10)
 @dataclass
 class Predictions:
     """A model's answers to every example of a split: tokens (E, L) after N_sup steps
-    and the halting confidence sigmoid(q_halt) (E,) of that step."""
+    (uint8 when the vocabulary fits, as the split stores them) and the halting
+    confidence sigmoid(q_halt) (E,) of that step."""
 
     tokens: np.ndarray
     confidence: np.ndarray
@@ -49,7 +50,7 @@ def predict_split(model: RecursiveModel, split: Split, batch_size: int = 256,
     evaluation: no early halt) and keep the last step's answer and confidence."""
     model.eval()
     pids_all = split.example_puzzle_ids()
-    tokens = np.zeros(split.inputs.shape, dtype=np.int64)  # (E, L)
+    tokens = np.zeros(split.inputs.shape, dtype=np.uint8 if model.vocab_size <= 256 else np.int64)  # (E, L)
     confidence = np.zeros(split.num_examples, dtype=np.float64)  # (E,)
     for start in range(0, split.num_examples, batch_size):
         rows = np.arange(start, min(start + batch_size, split.num_examples))
@@ -104,7 +105,7 @@ def vote(task: Task, split: Split, record: AugmentationRecord | None, runs: list
     labels = np.asarray(split.labels)
 
     def original(tokens: np.ndarray, puzzle: int) -> np.ndarray:
-        form = task.answer_form(tokens)
+        form = task.answer_form(tokens.astype(np.int64))  # (L,) as the model's tokens, whatever the storage
         return form if params[puzzle] is None else compose_invert(augs, form, params[puzzle])
 
     ranked, expected, total_votes = [], [], 0

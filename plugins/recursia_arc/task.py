@@ -137,16 +137,19 @@ class ArcTask(Task):
             panels.append(("answer", grid.crop(answer)))
         draw_panels([panels], path)
 
-    def render_attempts_png(self, inputs: np.ndarray, attempts: list[np.ndarray],
+    def render_attempts_png(self, inputs: np.ndarray, attempts: list[list[np.ndarray]],
                             expected: list[np.ndarray | None], path: Path) -> None:
-        """One row per test input: the input (T, L) tokens, the attempt, the expected grid."""
+        """One row per test input: the input (T, L) tokens, its attempts (best first) and
+        the expected grid when known."""
         from recursia_arc.png import draw_panels
 
         rows = []
-        for j, attempt in enumerate(attempts):
+        for j, tried in enumerate(attempts):
             want = expected[j] if j < len(expected) else None
-            verdict = "" if want is None else (" (correct)" if np.array_equal(attempt, want) else " (wrong)")
-            row = [(f"test {j + 1} input", grid.crop(inputs[j])), (f"attempt{verdict}", np.asarray(attempt))]
+            row = [(f"test {j + 1} input", grid.crop(inputs[j]))]
+            for k, attempt in enumerate(tried, 1):
+                verdict = "" if want is None else (" (correct)" if np.array_equal(attempt, want) else " (wrong)")
+                row.append((f"attempt {k}{verdict}", np.asarray(attempt)))
             if want is not None:
                 row.append(("expected", np.asarray(want)))
             rows.append(row)

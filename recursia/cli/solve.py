@@ -134,8 +134,8 @@ def _adapt_and_vote(run: LoadedRun, demos: AdaptationSet, steps: int, full: bool
                   puzzle_file)
     expected = [None if not np.asarray(demos.test.labels[j]).any() else e for j, e in enumerate(result.expected[0])]
     if png is not None:
-        top = [cands[0].answer for cands in result.ranked[0]]
-        run.task.render_attempts_png(demos.test.inputs[:len(top)], top, expected, png)
+        attempts = [[c.answer for c in cands[:2]] for cands in result.ranked[0]]
+        run.task.render_attempts_png(demos.test.inputs[:len(attempts)], attempts, expected, png)
     if as_json:
         tests = [{"attempts": [{"answer": c.answer.tolist(), "votes": c.votes, "confidence": round(c.confidence, 4)}
                                for c in cands[:2]],

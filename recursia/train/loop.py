@@ -118,8 +118,15 @@ class Trainer:
         return True
 
     def eval_model(self) -> RecursiveModel:
-        """A copy of the model carrying the EMA weights (or the raw ones without EMA)."""
-        m = copy.deepcopy(self.model)
+        """A copy of the model carrying the EMA weights (or the raw ones without EMA).
+
+        The copy shares the puzzle-embedding table (a buffer that EMA does not average
+        and evaluation does not change), so evaluating a run with a large table (ARC:
+        ~800k rows) does not hold it twice.
+        """
+        puzzle = self.model.embed.puzzle
+        shared = {id(puzzle.weight): puzzle.weight} if puzzle is not None else {}
+        m = copy.deepcopy(self.model, memo=shared)
         if self.ema:
             m.load_state_dict(self.ema.state(), strict=False)
         return m.eval()

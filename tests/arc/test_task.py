@@ -90,9 +90,12 @@ def test_pictures(tmp_path):
     assert not _has(pixels, PALETTE[6])
     t.render_png(tokens, None, tmp_path / "input.png")
     inputs = np.stack([t.parse(TASK), grid.encode_grid(np.array([[5]]), 5)])
-    t.render_attempts_png(inputs, [np.array([[2, 1, 0]]), np.zeros((0, 0), np.uint8)],
+    t.render_attempts_png(inputs, [[np.array([[2, 1, 0]])], [np.zeros((0, 0), np.uint8)]],
                           [np.array([[2, 1, 0]]), None], tmp_path / "attempts.png")
     assert _has(_pixels(tmp_path / "attempts.png"), PALETTE[5])
+    t.render_attempts_png(inputs[:1], [[np.array([[2, 1, 0]]), np.array([[7, 7, 7]])]], [None],
+                          tmp_path / "two.png")
+    assert _has(_pixels(tmp_path / "two.png"), PALETTE[7])  # the second attempt is drawn too
 
 
 def test_adaptation_set_versions_invert_and_vote():
@@ -151,12 +154,12 @@ def test_presets_are_valid_configs():
     paper = presets["paper"]
     assert paper["train"]["steps"] == 100_000 * 3081 // 768 and paper["data"] == {"aug": 1000}
     small = ArcTask.Options(**presets["small"]["task_options"])
-    assert (small.canvas, small.max_size, small.same_shape) == (11, 10, True)
+    assert (small.canvas, small.max_size, small.same_shape) == (7, 6, False)
     cfg = ModelConfig(**presets["small"]["model"])
     t = ArcTask(small)
     model = RecursiveModel(cfg, t.vocab_size, t.seq_len, 5, get_registry().mixer(cfg.mixer))
     carry, out = model.act_step(model.initial_carry(2), torch.full((2, t.seq_len), 2), torch.tensor([1, 4]))
-    assert out.logits.shape == (2, 121, 12)
+    assert out.logits.shape == (2, 49, 12)
 
 
 def test_paper_model_parameter_count():
