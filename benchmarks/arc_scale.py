@@ -9,7 +9,10 @@ DATA_DIR is a full ARC build (``recursia data build arc --out DATA_DIR --set arc
 fp32 on CPU, eager), runs one training step, writes a checkpoint and builds the
 evaluation copy, printing the resident memory (VmRSS) after each stage and the peak
 (VmHWM). The activation memory per sample is the slope of the step's peak over the
-batch sizes; the table alone is ``num_ids x 512 x 4`` bytes.
+batch sizes; the table alone is ``num_ids x 512 x 4`` bytes. RSS includes the pages of
+the memory-mapped splits that were read (file-backed, dropped by the kernel under
+pressure: the token check at start reads every page once); ``RssAnon`` is the
+process's own memory.
 
 Voting: the test split's stored labels are given as the predictions of a perfect model
 and voted (:func:`recursia.vote.vote`: crop at the EOS border, invert every version's
@@ -35,7 +38,7 @@ from recursia.train.loop import Trainer, training_settings
 
 def rss():
     fields = dict(line.split(":", 1) for line in open("/proc/self/status"))
-    return {k: int(fields[k].split()[0]) / 2**20 for k in ("VmRSS", "VmHWM")}  # GiB
+    return {k: int(fields[k].split()[0]) / 2**20 for k in ("VmRSS", "VmHWM", "RssAnon", "RssFile")}  # GiB
 
 data, batch = sys.argv[1], int(sys.argv[2])
 cfg = resolve_config("arc", None, "paper", None, [f"train.batch_size={batch}", "train.compile=false"], None, "cpu")
@@ -98,7 +101,8 @@ def main() -> None:
         r = json.loads(res.stdout.strip().splitlines()[-1])
         peaks.append((batch, r["step"]["VmHWM"]))
         print(f"batch {batch}: {r['num_ids']:,} ids, table {r['table_gib']:.2f} GiB; RSS GiB after trainer "
-              f"{r['trainer']['VmRSS']:.2f}, after one step {r['step']['VmRSS']:.2f} (peak {r['step']['VmHWM']:.2f}, "
+              f"{r['trainer']['VmRSS']:.2f} (own {r['trainer']['RssAnon']:.2f}, mapped data {r['trainer']['RssFile']:.2f}),"
+              f" own after one step {r['step']['RssAnon']:.2f}, RSS after one step {r['step']['VmRSS']:.2f} (peak {r['step']['VmHWM']:.2f}, "
               f"{r['step_seconds']:.0f} s), after checkpoint {r['save']['VmRSS']:.2f} (peak {r['save']['VmHWM']:.2f}), "
               f"with eval copy {r['eval_copy']['VmRSS']:.2f}; files "
               + ", ".join(f"{k} {v:.2f} GiB" for k, v in r["checkpoint_gib"].items()))
