@@ -81,6 +81,9 @@ class TrainConfig(_Strict):
     dtype: Literal["auto", "float32", "bfloat16"] = Field(
         "auto", description="forward dtype: auto = bfloat16 autocast on CUDA (official), float32 on CPU")
     threads: int | None = Field(None, description="torch CPU threads (None = torch default)")
+    nonfinite: Literal["stop", "skip"] = Field(
+        "stop", description="a non-finite loss or gradient: stop the run (its last checkpoint is kept) or skip "
+                            "the step (no update; its batch is dropped and counted as nonfinite_skipped)")
 
 
 class DataConfig(_Strict):

@@ -27,3 +27,12 @@ class DatasetError(RecursiaError):
 
 class PluginError(RecursiaError):
     """A plugin that clashes with another one or registers something malformed."""
+
+
+class TrainingError(RecursiaError):
+    """A run that cannot go on (a non-finite loss or gradient); its last checkpoint is kept."""
+
+
+class Terminated(Exception):
+    """SIGTERM arrived during training (as a cluster scheduler sends before it kills a
+    job); the loop saves a checkpoint, then the CLI exits with code 143."""

@@ -12,7 +12,7 @@ import sys
 
 import typer
 
-from recursia.errors import RecursiaError
+from recursia.errors import RecursiaError, Terminated
 from recursia.plugins import get_registry
 
 
@@ -69,6 +69,10 @@ def main(argv: list[str] | None = None) -> None:
             raise
         print("error: " + one_line(e), file=sys.stderr)
         sys.exit(2)
+    except Terminated:
+        print("error: terminated by SIGTERM (the run saved a checkpoint; train again with the same --out to "
+              "resume)", file=sys.stderr)
+        sys.exit(143)
     except Exception as e:
         # Click's exceptions, matched by shape (newer Typer releases vendor Click): Ctrl-C
         # becomes Abort; usage errors carry format_message() and exit_code; "no

@@ -47,7 +47,7 @@ def resolve_config(task: str, mixer: str | None, preset: str | None, config_file
 # Keys a resumed run may change: they steer the loop, not the saved state's shapes or meaning.
 RESUMABLE_KEYS = frozenset(f"train.{key}" for key in (
     "steps", "eval_every", "eval_limit", "checkpoint_every", "log_every", "threads", "compile", "flush_denormal",
-    "deterministic"))
+    "deterministic", "nonfinite"))
 
 
 def resume_config(out: Path, task: str | None, mixer: str | None, preset: str | None, config_file: Path | None,
@@ -56,7 +56,7 @@ def resume_config(out: Path, task: str | None, mixer: str | None, preset: str | 
 
     Everything is validated before the caller writes anything; ConfigError for an
     option that would change what the saved state means (another task, mixer, preset,
-    config file, or a ``--set`` of a key outside :data:`RESUMABLE_KEYS`).
+    config file, or a ``--set`` giving a key outside :data:`RESUMABLE_KEYS` another value).
     """
     cfg = C.load_json(out / CONFIG_FILE)
     for flag, given, saved in (("--task", task, cfg.task), ("--mixer", mixer, cfg.model.mixer),
@@ -71,10 +71,11 @@ def resume_config(out: Path, task: str | None, mixer: str | None, preset: str | 
     for item in overrides:
         change = C.parse_override(item)
         key = item.split("=", 1)[0].strip()
-        if key not in RESUMABLE_KEYS:
+        merged = C.deep_merge(data, change)
+        if key not in RESUMABLE_KEYS and merged != data:  # the same value again (a repeated command) is fine
             raise ConfigError(f"--set {key}: cannot change when resuming the run in {out} (only "
                               f"{', '.join(sorted(RESUMABLE_KEYS))}); use another --out for a new run")
-        data = C.deep_merge(data, change)
+        data = merged
     if steps is not None:
         data = C.deep_merge(data, {"train": {"steps": steps}})
     return C.validate(data, f"resuming {out / CONFIG_FILE}")

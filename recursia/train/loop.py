@@ -12,6 +12,8 @@ from __future__ import annotations
 import copy
 import json
 import math
+import signal
+import threading
 import time
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
@@ -25,6 +27,7 @@ from recursia.build import make_model, make_task
 from recursia.config import RunConfig
 from recursia.data.dataset import Split, find_split, read_task_split
 from recursia.data.sampler import EpochSampler
+from recursia.errors import Terminated, TrainingError
 from recursia.infer import evaluate
 from recursia.model import Carry, RecursiveModel
 from recursia.plots import read_metrics
@@ -90,6 +93,8 @@ class Trainer:
         self.explore_rng = torch.Generator().manual_seed(t.seed + 1)
         self.carry = self.model.initial_carry(t.batch_size, self.device)
         self.step = 0
+        self.last_saved: int | None = None  # step of the last checkpoint written or resumed from
+        self.nonfinite_skipped = 0
         self.forward = self.model
         if t.compile:
             torch._dynamo.config.suppress_errors = True  # no C++ compiler etc.: run eagerly
@@ -106,6 +111,7 @@ class Trainer:
         """Write model.safetensors (EMA weights) and train_state.safetensors atomically."""
         save_model(self.run_dir, self.cfg, self.model, self.ema.state() if self.ema else None)
         save_train_state(self.run_dir, self._state())
+        self.last_saved = self.step
 
     def resume(self) -> bool:
         """Continue from the run directory's train_state if there is one."""
@@ -115,6 +121,7 @@ class Trainer:
         load_train_state(self.run_dir, st)
         self.step, self.carry = st.step, st.carry
         self.sampler.load_state(st.sampler_state)
+        self.last_saved = self.step
         return True
 
     def eval_model(self) -> RecursiveModel:
@@ -146,6 +153,8 @@ class Trainer:
             res = step_loss(out.logits, carry.labels, out.q_halt, t.loss,
                             out.q_continue if target is not None else None, target)
         (res.loss / t.batch_size).backward()
+        if not self._finite(res.loss):
+            return self._nonfinite_step(res.loss)
         lr = lr_at(self.step + 1, t.lr, t.warmup_steps)  # official: step counted from 1
         for group in self.optimizer.param_groups:
             group["lr"] = lr
@@ -172,6 +181,36 @@ class Trainer:
             "halted_exact_acc": res.seq_correct[done].float().mean().item() if n_done else math.nan,
             "halted_steps": self.carry.steps[done].float().mean().item() if n_done else math.nan,
         }
+
+    @torch.no_grad()
+    def _finite(self, loss: torch.Tensor) -> bool:
+        """Whether the loss and every gradient of this step (dense and puzzle rows) are finite."""
+        grads = [p.grad for p in self.model.parameters() if p.grad is not None]
+        emb = self.model.embed.puzzle
+        if emb is not None and emb.local is not None and emb.local.grad is not None:
+            grads.append(emb.local.grad)
+        norms = torch._foreach_norm(grads) if grads else []  # one norm per tensor: inf/nan if any entry is
+        return bool(torch.isfinite(torch.stack([loss.detach().float(), *[n.float() for n in norms]])).all())
+
+    def _nonfinite_step(self, loss: torch.Tensor) -> dict:
+        """``train.nonfinite``: raise TrainingError (stop), or drop the step's gradients and
+        batch without any update (skip) and return its metrics."""
+        step = self.step + 1
+        what = "loss" if not torch.isfinite(loss.detach()).all() else "gradient"
+        if self.cfg.train.nonfinite == "stop":
+            kept = f"step {self.last_saved}" if self.last_saved is not None else "none yet"
+            raise TrainingError(f"step {step}: non-finite {what} (loss {loss.item()}); run stopped; its last "
+                                f"checkpoint ({kept}) in {self.run_dir} is kept (--set train.nonfinite=skip skips "
+                                f"such steps instead)")
+        self.optimizer.zero_grad(set_to_none=True)
+        if self.model.embed.puzzle is not None:
+            self.model.embed.puzzle.local = self.model.embed.puzzle.local_ids = None
+        self.step += 1
+        self.nonfinite_skipped += 1
+        nan = dict.fromkeys(("loss", "lm_loss", "q_halt_loss", "cell_acc", "exact_acc", "halted_exact_acc",
+                             "halted_steps"), math.nan)  # the keys of a normal step, so every reader finds them
+        return {"step": self.step, "lr": lr_at(self.step, self.cfg.train.lr, self.cfg.train.warmup_steps), **nan,
+                "halted": 0, "nonfinite_skipped": self.nonfinite_skipped}
 
     @torch.no_grad()
     def _q_continue_target(self, carry: Carry) -> torch.Tensor:
@@ -241,8 +280,9 @@ def train(cfg: RunConfig, run_dir: Path, data_dir: Path, device: str | torch.dev
     """Train (or resume) ``cfg`` in ``run_dir`` on the dataset in ``data_dir``.
 
     ``on_step`` receives each step's metrics (the CLI drives its progress bar with it).
-    Checkpoints every ``train.checkpoint_every`` steps, at the end, and on
-    KeyboardInterrupt, so no finished work is lost. The data and the model are checked
+    Checkpoints every ``train.checkpoint_every`` steps, at the end, on
+    KeyboardInterrupt and on SIGTERM (raised as :class:`recursia.errors.Terminated`
+    after the save), so no finished work is lost. The data and the model are checked
     before anything is written to ``run_dir``; temporary files a killed checkpoint
     write left there are removed on resume.
     """
@@ -259,7 +299,26 @@ def train(cfg: RunConfig, run_dir: Path, data_dir: Path, device: str | torch.dev
             keep = [r for r in read_metrics(metrics_path) if r.get("step", 0) <= trainer.step and not r.get("final")]
             atomic_write_text(metrics_path, "".join(json.dumps(r) + "\n" for r in keep))
         atomic_write_text(run_dir / "config.json", json.dumps(cfg.model_dump(), indent=2))
-        return _loop(trainer, metrics_path, on_step, log)
+        with sigterm_raises():
+            return _loop(trainer, metrics_path, on_step, log)
+
+
+@contextmanager
+def sigterm_raises():
+    """While inside, SIGTERM raises :class:`recursia.errors.Terminated` in the main thread
+    (elsewhere, and where signals cannot be set, nothing changes)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        raise Terminated("terminated by SIGTERM")
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _loop(trainer: Trainer, metrics_path: Path, on_step: Callable[[dict], None] | None,
@@ -275,16 +334,18 @@ def _loop(trainer: Trainer, metrics_path: Path, on_step: Callable[[dict], None] 
                 last["steps_per_s"] = (trainer.step - s0) / max(time.perf_counter() - t0, 1e-9)
                 if t.eval_every and trainer.step % t.eval_every == 0 and trainer.step < t.steps:
                     last.update(trainer.run_eval(t.eval_limit))
-                if trainer.step % t.log_every == 0 or "test_exact_acc" in last or trainer.step == t.steps:
+                if (trainer.step % t.log_every == 0 or "test_exact_acc" in last or "nonfinite_skipped" in last
+                        or trainer.step == t.steps):
                     mf.write(json.dumps(last) + "\n")
                     mf.flush()
                 if on_step:
                     on_step(last)
                 if trainer.step % t.checkpoint_every == 0:
                     trainer.save()
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, Terminated) as e:
             trainer.save()
-            log(f"interrupted: saved step {trainer.step} to {run_dir}")
+            log(f"{'terminated' if isinstance(e, Terminated) else 'interrupted'}: saved step {trainer.step} to "
+                f"{run_dir}")
             raise
         trainer.save()
         final = trainer.run_eval(None if t.eval_limit is None else max(t.eval_limit, 1000))

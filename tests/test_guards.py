@@ -1,0 +1,106 @@
+"""Training guards: a non-finite step stops the run (or is skipped) and keeps the last
+good checkpoint; SIGTERM saves a checkpoint before the process exits."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+import recursia.train.loop as loop
+from recursia.train.checkpoint import load_run
+from tests.test_end_to_end import TINY, exit_code
+
+
+@pytest.fixture(scope="module")
+def data4(tmp_path_factory):
+    out = tmp_path_factory.mktemp("guard-data")
+    assert exit_code("data", "build", "sudoku", "--out", str(out), "--size", "4", "--train-size", "48",
+                     "--test-size", "8", "--aug", "1", "--seed", "3") == 0
+    return out
+
+
+def nan_from_step(monkeypatch, first_bad: int) -> None:
+    """Make the loss of every step from ``first_bad`` on NaN (the gradients follow)."""
+    real, calls = loop.step_loss, {"n": 0}
+
+    def poisoned(*args, **kwargs):
+        res = real(*args, **kwargs)
+        calls["n"] += 1
+        if calls["n"] >= first_bad:
+            res.loss = res.loss * float("nan")
+        return res
+
+    monkeypatch.setattr(loop, "step_loss", poisoned)
+
+
+def train_args(data, run, steps, *extra):
+    return ("train", "--task", "sudoku", "--mixer", "mlp", "--steps", str(steps), "--data", str(data), "--out",
+            str(run), "--no-progress", *TINY, *extra)
+
+
+def test_nonfinite_loss_stops_the_run_and_keeps_the_last_good_checkpoint(data4, tmp_path, monkeypatch, capsys):
+    nan_from_step(monkeypatch, 4)
+    run = tmp_path / "r"
+    code = exit_code(*train_args(data4, run, 10))  # checkpoint_every 2: steps 2 saved, step 4 poisoned
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "\n" not in err
+    assert err.startswith("error: step 4: non-finite loss (loss nan); run stopped; its last checkpoint (step 2) "
+                          f"in {run} is kept")
+    state = load_file(str(run / "train_state.safetensors"))
+    assert all(torch.isfinite(v).all() for k, v in state.items() if v.is_floating_point())
+    loaded = load_run(run)  # the checkpoint of step 2 still loads and is finite
+    assert all(torch.isfinite(p).all() for p in loaded.model.parameters())
+    monkeypatch.undo()
+    code = exit_code(*train_args(data4, run, 6))  # and the run resumes from it
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert "resuming" in out
+
+
+def test_nonfinite_step_is_skipped_when_asked(data4, tmp_path, monkeypatch, capsys):
+    real, calls = loop.step_loss, {"n": 0}
+
+    def one_bad(*args, **kwargs):
+        res = real(*args, **kwargs)
+        calls["n"] += 1
+        if calls["n"] == 3:
+            res.loss = res.loss * float("inf")
+        return res
+
+    monkeypatch.setattr(loop, "step_loss", one_bad)
+    run = tmp_path / "s"
+    assert exit_code(*train_args(data4, run, 6, "--set", "train.nonfinite=skip")) == 0, capsys.readouterr().err
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows if r.get("nonfinite_skipped")] == [3]
+    loaded = load_run(run)
+    assert all(torch.isfinite(p).all() for p in loaded.model.parameters())
+
+
+def test_sigterm_saves_a_checkpoint_and_exits_143(data4, tmp_path):
+    run = tmp_path / "t"
+    cmd = [sys.executable, "-m", "recursia", *train_args(data4, run, 1_000_000, "--set", "train.checkpoint_every=100000")]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.time() + 120
+        while not (run / "metrics.jsonl").is_file() or not (run / "metrics.jsonl").read_text().strip():
+            assert time.time() < deadline and proc.poll() is None, "training did not start"
+            time.sleep(0.2)
+        assert not (run / "train_state.safetensors").exists()  # no periodic checkpoint yet
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == 143, err
+    assert err.strip().splitlines()[-1].startswith("error: terminated by SIGTERM")
+    assert "terminated: saved step" in out
+    loaded = load_run(run)
+    assert loaded.model is not None
+    state = load_file(str(run / "train_state.safetensors"))
+    assert "rng.torch" in state
