@@ -31,7 +31,8 @@ print("learning curve (EMA weights, test split):")
 for r in rows:
     if "test_exact_acc" in r:
         tag = "final, all test puzzles" if r.get("final") else f"{r['test_examples']} test puzzles"
+        valid = f"valid {r['test_valid']:.1%}  " if "test_valid" in r else ""  # tasks with a checker
         print(f"  step {r['step']:5d}: exact {r['test_exact_acc']:.1%}  cells {r['test_cell_acc']:.1%}  "
-              f"valid {r['test_valid']:.1%}  ({tag})")
+              f"{valid}({tag})")
 PY
 rm -rf "$RECURSIA_CACHE" "$TORCHINDUCTOR_CACHE_DIR"

@@ -61,13 +61,14 @@ class EvalResult:
 
 def evaluate(model: RecursiveModel, task: Task, split: Split, limit: int | None = None,
              batch_size: int = 256, device: str | torch.device = "cpu") -> EvalResult:
-    """Cell and exact accuracy, and the task checker's acceptance rate ("valid"), at
-    N_sup steps and at the learned halting step (with the mean steps it takes)."""
+    """Cell and exact accuracy, and the task checker's acceptance rate ("valid", only for
+    a task that :attr:`Task.checks_answers`), at N_sup steps and at the learned halting
+    step (with the mean steps it takes)."""
     model.eval()
     total = split.num_examples if limit is None else min(limit, split.num_examples)
     pids_all = split.example_puzzle_ids()
-    sums = {k: 0.0 for k in ("cell_acc", "exact_acc", "valid", "cell_acc_halt", "exact_acc_halt",
-                             "valid_halt", "steps_halt")}
+    keys = ("cell_acc", "exact_acc", "valid", "cell_acc_halt", "exact_acc_halt", "valid_halt", "steps_halt")
+    sums = {k: 0.0 for k in keys if task.checks_answers or not k.startswith("valid")}
     for start in range(0, total, batch_size):
         rows = np.arange(start, min(start + batch_size, total))
         inputs_np = np.asarray(split.inputs[rows]).astype(np.int64)
@@ -80,8 +81,9 @@ def evaluate(model: RecursiveModel, task: Task, split: Split, limit: int | None 
             correct = (preds == labels) & valid
             sums["cell_acc" + suffix] += (correct.sum(-1) / valid.sum(-1).clamp_min(1)).sum().item()
             sums["exact_acc" + suffix] += (correct.sum(-1) == valid.sum(-1)).sum().item()
-            preds_np = preds.cpu().numpy()
-            sums["valid" + suffix] += sum(task.check(inputs_np[i], preds_np[i]) for i in range(len(rows)))
+            if task.checks_answers:
+                preds_np = preds.cpu().numpy()
+                sums["valid" + suffix] += sum(task.check(inputs_np[i], preds_np[i]) for i in range(len(rows)))
         sums["steps_halt"] += trace.halt_step().sum().item()
     return EvalResult(total, {k: v / max(total, 1) for k, v in sums.items()})
 

@@ -231,5 +231,8 @@ class Task:
         return {}
 
     default_mixer: ClassVar[str] = "attention"
+    checks_answers: ClassVar[bool] = True
+    """Whether :meth:`check` can judge an answer from the puzzle alone (False for ARC,
+    where only the expected output can); evaluation reports "valid" only when it can."""
     votes: ClassVar[bool] = False
     """Whether ``recursia eval`` votes across augmented test copies by default (ARC)."""

@@ -98,8 +98,10 @@ class ArcTask(Task):
         """``(train_pairs, test_inputs, test_outputs or None)`` grids of an ARC task object that fit the canvas."""
         return grid.parse_task(puzzle, self.canvas)
 
+    checks_answers = False
+
     def check(self, inputs: np.ndarray, answer: np.ndarray) -> bool:
-        """Always False: an ARC answer can only be judged against the expected output,
+        """Always False (and :attr:`checks_answers` is False, so evaluation does not report it): an ARC answer can only be judged against the expected output,
         which the test input alone does not determine (votes and pass@k compare with the
         label instead)."""
         return False

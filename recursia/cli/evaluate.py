@@ -58,9 +58,10 @@ def eval_command(
         return
     n = run.cfg.model.halt_max_steps
     print(f"{run_dir}: {res.examples} test puzzles ({run.task.describe()})")
-    print(f"  at N_sup={n} steps:   exact {m['exact_acc']:.2%}  cells {m['cell_acc']:.2%}  valid {m['valid']:.2%}")
-    print(f"  with learned halting: exact {m['exact_acc_halt']:.2%}  cells {m['cell_acc_halt']:.2%}  "
-          f"valid {m['valid_halt']:.2%}  mean steps {m['steps_halt']:.2f}")
+    valid = {k: f"  valid {m[k]:.2%}" if k in m else "" for k in ("valid", "valid_halt")}
+    print(f"  at N_sup={n} steps:   exact {m['exact_acc']:.2%}  cells {m['cell_acc']:.2%}{valid['valid']}")
+    print(f"  with learned halting: exact {m['exact_acc_halt']:.2%}  cells {m['cell_acc_halt']:.2%}"
+          f"{valid['valid_halt']}  mean steps {m['steps_halt']:.2f}")
 
 
 def check_identifiers(run: LoadedRun, split: Split, test_dir: Path) -> None:

@@ -47,6 +47,16 @@ def test_eval_votes_by_default_and_writes_a_submission(arc_run, tmp_path, capsys
     assert len(written["evflip"]) == 2 and set(written["evflip"][0]) == {"attempt_1", "attempt_2"}
 
 
+def test_eval_without_voting_reports_no_validity_for_arc(arc_run, capsys):
+    """ARC has no checker that judges an answer from the input alone, so no "valid" figure."""
+    code, out, err = run_cli(capsys, "eval", str(arc_run), "--no-vote", "--json")
+    assert code == 0, err
+    metrics = json.loads(out)
+    assert "exact_acc" in metrics and not any(k.startswith("valid") for k in metrics)
+    code, out, err = run_cli(capsys, "eval", str(arc_run), "--no-vote")
+    assert code == 0 and "exact" in out and "valid" not in out
+
+
 def test_solve_adapts_only_the_new_rows_and_prints_two_attempts(arc_run, tmp_path, capsys):
     puzzle = tmp_path / "task.json"
     puzzle.write_text(json.dumps(UNSEEN))
