@@ -70,6 +70,8 @@ class TrainConfig(_Strict):
     eval_every: int = Field(0, ge=0, description="evaluate every N steps (0 = only at the end)")
     eval_limit: int | None = Field(512, description="test examples per periodic evaluation")
     checkpoint_every: int = Field(500, ge=1)
+    keep: int = Field(1, ge=0, description="checkpoints kept as checkpoints/step-N/ (model and config, "
+                                          "hard links); the best periodic evaluation is kept in best/ as well")
     log_every: int = Field(10, ge=1)
     compile: bool = Field(False, description="torch.compile the model (falls back to eager on errors)")
     deterministic: bool | Literal["auto"] = Field(

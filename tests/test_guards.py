@@ -104,3 +104,37 @@ def test_sigterm_saves_a_checkpoint_and_exits_143(data4, tmp_path):
     assert loaded.model is not None
     state = load_file(str(run / "train_state.safetensors"))
     assert "rng.torch" in state
+
+
+def test_keep_holds_the_last_checkpoints_and_best_the_best_evaluation(data4, tmp_path, capsys):
+    run = tmp_path / "k"
+    assert exit_code(*train_args(data4, run, 8, "--set", "train.keep=2", "--set", "train.eval_every=2")) == 0
+    snaps = sorted(p.name for p in (run / "checkpoints").iterdir())
+    assert snaps == ["step-00000006", "step-00000008"]
+    final = load_file(str(run / "model.safetensors"))
+    kept = load_file(str(run / "checkpoints" / "step-00000008" / "model.safetensors"))
+    assert final.keys() == kept.keys() and all(torch.equal(final[k], kept[k]) for k in final)
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    evals = [(r["step"], r["test_exact_acc"]) for r in rows if "test_exact_acc" in r]
+    best = json.loads((run / "best" / "best.json").read_text())
+    first_best = max(evals, key=lambda e: (e[1], -e[0]))  # the earliest evaluation with the highest accuracy
+    assert (best["step"], best["test_exact_acc"]) == first_best
+    capsys.readouterr()
+    for folder in (run / "best", run / "checkpoints" / "step-00000006"):
+        assert exit_code("eval", str(folder), "--data", str(data4)) == 0, capsys.readouterr().err
+
+
+def test_save_best_replaces_only_on_a_higher_accuracy(tmp_path):
+    import os
+
+    from recursia.train.checkpoint import save_best
+
+    (tmp_path / "config.json").write_text("{}")
+    for step, acc, replaced in ((2, 0.5, True), (4, 0.5, False), (6, 0.25, False), (8, 0.75, True)):
+        (tmp_path / "new").write_text(f"weights of step {step}")
+        os.replace(tmp_path / "new", tmp_path / "model.safetensors")  # as checkpoints are written: by rename
+        assert save_best(tmp_path, step, {"test_exact_acc": acc}) == replaced
+        if step == 6:  # the hard link still holds step 2's file
+            assert (tmp_path / "best" / "model.safetensors").read_text() == "weights of step 2"
+    assert json.loads((tmp_path / "best" / "best.json").read_text())["step"] == 8
+    assert (tmp_path / "best" / "model.safetensors").read_text() == "weights of step 8"

@@ -47,7 +47,7 @@ def resolve_config(task: str, mixer: str | None, preset: str | None, config_file
 # Keys a resumed run may change: they steer the loop, not the saved state's shapes or meaning.
 RESUMABLE_KEYS = frozenset(f"train.{key}" for key in (
     "steps", "eval_every", "eval_limit", "checkpoint_every", "log_every", "threads", "compile", "flush_denormal",
-    "deterministic", "nonfinite"))
+    "deterministic", "nonfinite", "keep"))
 
 
 def resume_config(out: Path, task: str | None, mixer: str | None, preset: str | None, config_file: Path | None,

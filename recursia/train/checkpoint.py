@@ -89,6 +89,55 @@ def save_model(run_dir: Path, cfg: RunConfig, model: RecursiveModel,
     atomic_save(state, run_dir / MODEL_FILE, model_metadata(cfg, model, num_ids))
 
 
+SNAPSHOT_DIR = "checkpoints"  # step-NNNNNNNN/ folders of the last train.keep checkpoints
+BEST_DIR = "best"  # the model of the best periodic evaluation, with best.json
+
+
+def link_or_copy(src: Path, dst: Path) -> None:
+    """``dst`` as a hard link to ``src`` (no extra disk: checkpoints are replaced by
+    rename, so the link keeps the old file), or a copy where links are not possible."""
+    dst.unlink(missing_ok=True)
+    try:
+        os.link(src, dst)
+    except OSError:
+        import shutil
+
+        shutil.copyfile(src, dst)
+
+
+def snapshot(run_dir: Path, step: int, keep: int) -> None:
+    """Keep the run's current ``model.safetensors`` and ``config.json`` as
+    ``checkpoints/step-NNNNNNNN/`` (a run directory ``eval`` and ``solve`` accept) and
+    delete all but the newest ``keep`` of them."""
+    root = run_dir / SNAPSHOT_DIR
+    folder = root / f"step-{step:08d}"
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in (CONFIG_FILE, MODEL_FILE):
+        link_or_copy(run_dir / name, folder / name)
+    for old in sorted(p for p in root.iterdir() if p.name.startswith("step-"))[:-keep or None]:
+        for f in old.iterdir():
+            f.unlink()
+        old.rmdir()
+
+
+def save_best(run_dir: Path, step: int, metrics: dict) -> bool:
+    """Make ``best/`` hold the run's current model when ``metrics['test_exact_acc']``
+    beats the one recorded in ``best/best.json`` (the first evaluation always does);
+    returns whether it did."""
+    folder = run_dir / BEST_DIR
+    record = folder / "best.json"
+    if record.is_file():
+        previous = json.loads(record.read_text())
+        if metrics["test_exact_acc"] <= previous["test_exact_acc"]:
+            return False
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in (CONFIG_FILE, MODEL_FILE):
+        link_or_copy(run_dir / name, folder / name)
+    atomic_write_text(record, json.dumps({"step": step, "test_exact_acc": metrics["test_exact_acc"],
+                                          "test_cell_acc": metrics.get("test_cell_acc")}))
+    return True
+
+
 def check_safetensors_file(path: Path) -> None:
     """CheckpointError naming ``path`` unless it is a readable, complete safetensors file.
 

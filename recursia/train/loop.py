@@ -31,7 +31,8 @@ from recursia.errors import Terminated, TrainingError
 from recursia.infer import evaluate
 from recursia.model import Carry, RecursiveModel
 from recursia.plots import read_metrics
-from recursia.train.checkpoint import METRICS_FILE, STATE_FILE, atomic_write_text, remove_stale_temp_files, save_model
+from recursia.train.checkpoint import (METRICS_FILE, STATE_FILE, atomic_write_text, remove_stale_temp_files,
+                                       save_best, save_model, snapshot)
 from recursia.train.ema import EMA
 from recursia.train.losses import step_loss
 from recursia.train.optim import AdamATan2, SparseSignSGD, lr_at
@@ -112,6 +113,8 @@ class Trainer:
         save_model(self.run_dir, self.cfg, self.model, self.ema.state() if self.ema else None)
         save_train_state(self.run_dir, self._state())
         self.last_saved = self.step
+        if self.cfg.train.keep:
+            snapshot(self.run_dir, self.step, self.cfg.train.keep)
 
     def resume(self) -> bool:
         """Continue from the run directory's train_state if there is one."""
@@ -332,16 +335,20 @@ def _loop(trainer: Trainer, metrics_path: Path, on_step: Callable[[dict], None] 
             while trainer.step < t.steps:
                 last = trainer.train_step()
                 last["steps_per_s"] = (trainer.step - s0) / max(time.perf_counter() - t0, 1e-9)
+                evaluated = False
                 if t.eval_every and trainer.step % t.eval_every == 0 and trainer.step < t.steps:
                     last.update(trainer.run_eval(t.eval_limit))
-                if (trainer.step % t.log_every == 0 or "test_exact_acc" in last or "nonfinite_skipped" in last
+                    evaluated = "test_exact_acc" in last
+                if (trainer.step % t.log_every == 0 or evaluated or "nonfinite_skipped" in last
                         or trainer.step == t.steps):
                     mf.write(json.dumps(last) + "\n")
                     mf.flush()
                 if on_step:
                     on_step(last)
-                if trainer.step % t.checkpoint_every == 0:
+                if trainer.step % t.checkpoint_every == 0 or evaluated:  # evaluated weights become a checkpoint
                     trainer.save()
+                if evaluated:
+                    save_best(run_dir, trainer.step, last)
         except (KeyboardInterrupt, Terminated) as e:
             trainer.save()
             log(f"{'terminated' if isinstance(e, Terminated) else 'interrupted'}: saved step {trainer.step} to "
@@ -351,4 +358,5 @@ def _loop(trainer: Trainer, metrics_path: Path, on_step: Callable[[dict], None] 
         final = trainer.run_eval(None if t.eval_limit is None else max(t.eval_limit, 1000))
         if final:
             mf.write(json.dumps({"step": trainer.step, "final": True} | final) + "\n")
+            save_best(run_dir, trainer.step, final)
     return TrainResult(run_dir, trainer.step, last, final)
