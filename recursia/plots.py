@@ -44,3 +44,23 @@ def plot_metrics(metrics: Path, out_dir: Path) -> list[Path]:
     fig.tight_layout(), fig.savefig(out_dir / "accuracy.png", dpi=100), plt.close(fig)
     written.append(out_dir / "accuracy.png")
     return written
+
+
+def plot_step_accuracy(curves: dict[str, list[float]], out: Path, title: str = "") -> Path:
+    """Write a PNG of accuracy against supervision step 1..N (one line per entry of
+    ``curves``: label -> accuracy at each step) to ``out``; returns ``out``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for label, values in curves.items():
+        ax.plot(range(1, len(values) + 1), values, "o-", label=label, markersize=3)
+    ax.set_xlabel("supervision step"), ax.set_ylabel("accuracy"), ax.set_ylim(0, 1)
+    if title:
+        ax.set_title(title)
+    ax.legend()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout(), fig.savefig(out, dpi=100), plt.close(fig)
+    return out

@@ -1,0 +1,110 @@
+"""Several processes through ``torch.distributed`` (started by ``torchrun``).
+
+A process learns its place from torchrun's environment (``RANK``, ``WORLD_SIZE``,
+``LOCAL_RANK``, ``MASTER_ADDR``/``MASTER_PORT``); :func:`process_group` joins the
+default group (NCCL on CUDA, gloo on the CPU) and yields a :class:`World`. A lone
+process (no torchrun) gets the one-process world, whose collectives do nothing, so
+training and evaluation have one code path for one process and for many.
+"""
+
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Iterator
+
+import torch
+import torch.distributed as dist
+
+from recursia.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class World:
+    """This process's rank among ``size`` processes (``local_rank``: its index on its host)."""
+
+    rank: int = 0
+    size: int = 1
+    local_rank: int = 0
+
+    @property
+    def main(self) -> bool:
+        """Whether this is rank 0, the only process that writes files and prints progress."""
+        return self.rank == 0
+
+    def share(self, n: int, rank: int | None = None) -> range:
+        """The contiguous share of ``n`` items of ``rank`` (default: this process); shares
+        differ in length by at most one and cover ``range(n)`` in rank order."""
+        r = self.rank if rank is None else rank
+        return range(n * r // self.size, n * (r + 1) // self.size)
+
+    def all_reduce_sum(self, tensor: torch.Tensor) -> torch.Tensor:
+        """Sum ``tensor`` over all processes, in place; returns it."""
+        if self.size > 1:
+            dist.all_reduce(tensor, op=dist.ReduceOp.SUM)
+        return tensor
+
+    def all_gather(self, tensor: torch.Tensor) -> torch.Tensor:
+        """(size * N, ...) the equally shaped (N, ...) tensors of every process, in rank order."""
+        if self.size == 1:
+            return tensor
+        parts = [torch.empty_like(tensor) for _ in range(self.size)]
+        dist.all_gather(parts, tensor.contiguous())
+        return torch.cat(parts)
+
+    def gather_rows(self, tensor: torch.Tensor) -> torch.Tensor:
+        """(sum of N_r, ...) every process's (N_r, ...) tensor, in rank order; the row
+        counts N_r may differ (shorter ones are padded for the transfer)."""
+        if self.size == 1:
+            return tensor
+        counts = self.all_gather(torch.tensor([tensor.shape[0]], device=tensor.device)).tolist()
+        padded = tensor.new_zeros((max(counts), *tensor.shape[1:]))
+        padded[:tensor.shape[0]] = tensor
+        parts = self.all_gather(padded).split(max(counts))
+        return torch.cat([part[:n] for part, n in zip(parts, counts)])
+
+    def barrier(self) -> None:
+        """Wait until every process gets here."""
+        if self.size > 1:
+            dist.barrier()
+
+
+SINGLE = World()
+
+
+def world_from_env() -> World:
+    """The world torchrun describes in the environment (one process without it)."""
+    size = int(os.environ.get("WORLD_SIZE", "1"))
+    if size <= 1:
+        return SINGLE
+    return World(int(os.environ["RANK"]), size, int(os.environ.get("LOCAL_RANK", "0")))
+
+
+def rank_device(device: str, world: World) -> str:
+    """``device`` for this process: under torchrun a plain ``cuda`` is the GPU of the local rank."""
+    if world.size > 1 and device == "cuda":
+        return f"cuda:{world.local_rank}"
+    return device
+
+
+@contextmanager
+def process_group(device: str) -> Iterator[World]:
+    """Join the default process group torchrun describes (NCCL for CUDA, gloo for the
+    CPU) for the duration, and yield this process's :class:`World`; without torchrun
+    yield the one-process world and do nothing."""
+    world = world_from_env()
+    if world.size == 1 or dist.is_initialized():
+        yield world
+        return
+    cuda = device.startswith("cuda")
+    if cuda:
+        if world.local_rank >= torch.cuda.device_count():
+            raise ConfigError(f"local rank {world.local_rank} has no GPU (this host has {torch.cuda.device_count()}); "
+                              f"start at most that many processes per node")
+        torch.cuda.set_device(world.local_rank)
+    dist.init_process_group("nccl" if cuda else "gloo")
+    try:
+        yield world
+    finally:
+        dist.destroy_process_group()
