@@ -2,7 +2,8 @@
 
 A run is described by :class:`RunConfig`; every key is validated and a bad key or
 value reports every error at once (:class:`recursia.errors.ConfigError`).
-Resolution order: defaults < task preset < config file < ``--set`` overrides.
+Resolution order: defaults < task preset < config file < ``--set`` overrides;
+:func:`dump_yaml` writes a resolved config as a file that resolves to it again.
 """
 
 from __future__ import annotations
@@ -72,7 +73,9 @@ class TrainConfig(_Strict):
     checkpoint_every: int = Field(500, ge=1)
     keep: int = Field(1, ge=0, description="checkpoints kept as checkpoints/step-N/ (model and config, "
                                           "hard links); the best periodic evaluation is kept in best/ as well")
-    log_every: int = Field(10, ge=1)
+    log_every: int = Field(10, ge=1, description="write the mean metrics of every N steps to metrics.jsonl")
+    tensorboard: bool | Literal["auto"] = Field(
+        "auto", description="also log to RUN/tensorboard/ (auto = when the tensorboard package is installed)")
     compile: bool = Field(False, description="torch.compile the model (falls back to eager on errors)")
     deterministic: bool | Literal["auto"] = Field(
         "auto", description="torch.use_deterministic_algorithms while training, so that compiled CPU kernels "
@@ -188,6 +191,16 @@ def validate(data: dict, where: str = "config") -> RunConfig:
         return RunConfig.model_validate(data)
     except ValidationError as e:
         raise ConfigError(format_validation_error(e, where)) from None
+
+
+def default_preset(device: str) -> str:
+    """The preset a run uses when none is given: ``paper`` on CUDA, ``small`` on the CPU."""
+    return "paper" if device.startswith("cuda") else "small"
+
+
+def dump_yaml(cfg: RunConfig) -> str:
+    """Every key of ``cfg`` as YAML, in field order; :func:`load_file` reads it back to an equal config."""
+    return yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False, default_flow_style=False)
 
 
 def save(cfg: RunConfig, path: Path) -> None:

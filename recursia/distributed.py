@@ -64,6 +64,15 @@ class World:
         parts = self.all_gather(padded).split(max(counts))
         return torch.cat([part[:n] for part, n in zip(parts, counts)])
 
+    def gather_to_main(self, tensor: torch.Tensor) -> torch.Tensor | None:
+        """On rank 0: (size * N, ...) every process's equally shaped (N, ...) tensor, in
+        rank order; elsewhere ``None`` (every process must call it)."""
+        if self.size == 1:
+            return tensor
+        parts = [torch.empty_like(tensor) for _ in range(self.size)] if self.main else None
+        dist.gather(tensor.contiguous(), parts, dst=0)
+        return torch.cat(parts) if self.main else None
+
     def barrier(self) -> None:
         """Wait until every process gets here."""
         if self.size > 1:

@@ -4,16 +4,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Literal
 
 import numpy as np
 import torch
 
-from recursia.data.dataset import Split
+from recursia.data.dataset import IGNORE_LABEL, Split
+from recursia.distributed import SINGLE, World
 from recursia.errors import PuzzleError
 from recursia.jsonfile import read_json_object
 from recursia.model import RecursiveModel
+from recursia.model.recursion import Carry
 from recursia.task import Task
+
+
+def halts(q_halt: torch.Tensor) -> torch.Tensor:
+    """The learned-halt rule, elementwise: a step's halting logit ``q_halt > 0`` asks to
+    stop there (at N_sup every example stops anyway)."""
+    return q_halt > 0
 
 
 @dataclass
@@ -24,9 +32,9 @@ class Trace:
     q_halt: torch.Tensor
 
     def halt_step(self) -> torch.Tensor:
-        """(B,) 1-based step of the learned halt: first step with q_halt > 0, else the last."""
+        """(B,) 1-based step of the learned halt: first step that :func:`halts`, else the last."""
         n = self.q_halt.shape[0]
-        wants = self.q_halt > 0  # (N, B)
+        wants = halts(self.q_halt)  # (N, B)
         first = torch.where(wants.any(0), wants.float().argmax(0), torch.full_like(wants[0], n - 1, dtype=torch.long))
         return first.long() + 1
 
@@ -51,41 +59,148 @@ def run_steps(model: RecursiveModel, inputs: torch.Tensor, puzzle_ids: torch.Ten
     return Trace(torch.stack(preds), torch.stack(qs))
 
 
+def example_puzzle_ids(split: Split, rows: range) -> np.ndarray:
+    """(len(rows),) int64 puzzle identifier of the examples ``rows`` (a contiguous range),
+    found by binary search in the puzzle index, so no per-example array of the whole
+    split is made."""
+    index = np.asarray(split.puzzle_indices)  # (P+1,) strictly increasing example offsets (a view)
+    examples = np.arange(rows.start, rows.stop, dtype=index.dtype)  # index's dtype: searchsorted does not copy it
+    puzzles = np.searchsorted(index, examples, side="right") - 1  # (R,)
+    return np.asarray(split.puzzle_identifiers[puzzles], dtype=np.int64)
+
+
+def compact(carry: Carry, keep: torch.Tensor) -> Carry:
+    """The carry of the rows where ``keep`` (B,) bool is True: every field indexed along dim 0."""
+    return Carry(**{name: tensor[keep] for name, tensor in carry.tensors().items()})
+
+
 @dataclass
 class EvalResult:
-    """Accuracy of a split at N_sup steps and with learned halting."""
+    """Accuracy of a split: metric name -> value (a list of N_sup values for the ``*_per_step`` ones)."""
 
     examples: int = 0
-    metrics: dict[str, float] = field(default_factory=dict)
+    metrics: dict[str, float | list[float]] = field(default_factory=dict)
 
 
+Halting = Literal["full", "early"]
+
+
+def _score(preds: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per example of preds (..., B, L) against labels (B, L): the fraction of labelled
+    cells right (float32) and whether all of them are (bool), both (..., B)."""
+    valid = labels != IGNORE_LABEL  # (B, L)
+    right = ((preds == labels) & valid).sum(-1)  # (..., B)
+    total = valid.sum(-1)  # (B,)
+    return right / total.clamp_min(1), right == total
+
+
+@torch.inference_mode()
 def evaluate(model: RecursiveModel, task: Task, split: Split, limit: int | None = None,
-             batch_size: int = 256, device: str | torch.device = "cpu") -> EvalResult:
-    """Cell and exact accuracy, and the task checker's acceptance rate ("valid", only for
-    a task that :attr:`Task.checks_answers`), at N_sup steps and at the learned halting
-    step (with the mean steps it takes)."""
+             batch_size: int = 256, device: str | torch.device = "cpu", *, world: World = SINGLE,
+             progress: Callable[[int], None] | None = None, halting: Halting = "full") -> EvalResult:
+    """Accuracy of ``model`` on the first ``limit`` (default all) examples of ``split``.
+
+    ``halting="full"`` runs every example for N_sup supervision steps and reports cell
+    and exact accuracy and the task checker's acceptance rate ("valid", only for a task
+    that :attr:`Task.checks_answers`) at N_sup (``cell_acc``, ``exact_acc``,
+    ``valid``) and at the learned halting step (``*_halt``, with the mean steps it
+    takes, ``steps_halt``), and ``exact_acc_per_step``/``cell_acc_per_step``: N_sup
+    values, the accuracy when every example stops at step k. ``halting="early"`` runs
+    each example only until its learned halt, dropping halted examples from the batch,
+    and reports the same ``*_halt`` and ``steps_halt`` values only.
+
+    Batches of ``batch_size`` rows are read from the (memory-mapped) split one at a
+    time. Each process of ``world`` evaluates its :meth:`World.share` of the examples
+    and every process gets the metrics of all; ``progress`` is called after each
+    batch with the number of this process's examples done.
+    """
+    if halting not in ("full", "early"):
+        raise ValueError(f"halting must be 'full' or 'early', not {halting!r}")
     model.eval()
     total = split.num_examples if limit is None else min(limit, split.num_examples)
-    pids_all = split.example_puzzle_ids()
-    keys = ("cell_acc", "exact_acc", "valid", "cell_acc_halt", "exact_acc_halt", "valid_halt", "steps_halt")
-    sums = {k: 0.0 for k in keys if task.checks_answers or not k.startswith("valid")}
-    for start in range(0, total, batch_size):
-        rows = np.arange(start, min(start + batch_size, total))
-        inputs_np = np.asarray(split.inputs[rows]).astype(np.int64)
+    share = world.share(total)
+    n = model.cfg.halt_max_steps
+    early = halting == "early"
+    sizes = {} if early else {"cell_acc_per_step": n, "exact_acc_per_step": n, "valid": 1}
+    sizes |= {"cell_acc_halt": 1, "exact_acc_halt": 1, "valid_halt": 1, "steps_halt": 1}
+    # Sums over examples in float64, where float32 per-example values add up exactly (up
+    # to 500,000 examples of up to 1,024 cells), so that the batching, the early mode and
+    # the number of processes do not change them.
+    sums = {k: torch.zeros(size, dtype=torch.float64, device=device) for k, size in sizes.items()
+            if task.checks_answers or not k.startswith("valid")}
+    for start in range(share.start, share.stop, batch_size):
+        rows = range(start, min(start + batch_size, share.stop))
+        inputs_np = np.asarray(split.inputs[rows.start:rows.stop]).astype(np.int64)  # (B, L)
         inputs = torch.from_numpy(inputs_np).to(device)
-        labels = torch.from_numpy(split.torch_labels(rows)).to(device)
-        pids = torch.from_numpy(pids_all[rows].astype(np.int64)).to(device)
-        trace = run_steps(model, inputs, pids)
-        for suffix, preds in (("", trace.preds[-1]), ("_halt", trace.at_halt())):
-            valid = labels != -100
-            correct = (preds == labels) & valid
-            sums["cell_acc" + suffix] += (correct.sum(-1) / valid.sum(-1).clamp_min(1)).sum().item()
-            sums["exact_acc" + suffix] += (correct.sum(-1) == valid.sum(-1)).sum().item()
+        labels = torch.from_numpy(split.torch_labels(np.arange(rows.start, rows.stop))).to(device)  # (B, L)
+        pids = torch.from_numpy(example_puzzle_ids(split, rows)).to(device)  # (B,)
+        if early:
+            _early_batch(model, task, inputs_np, inputs, labels, pids, sums)
+        else:
+            _full_batch(model, task, inputs_np, inputs, labels, pids, sums)
+        if progress is not None:
+            progress(rows.stop - share.start)
+    names = list(sums)
+    flat = world.all_reduce_sum(torch.cat([sums[k] for k in names]))  # the sums of every process
+    means = dict(zip(names, (flat / max(total, 1)).cpu().split([sums[k].numel() for k in names])))
+    metrics: dict[str, float | list[float]] = {}
+    if not early:
+        metrics |= {"cell_acc": float(means["cell_acc_per_step"][-1]),
+                    "exact_acc": float(means["exact_acc_per_step"][-1])}
+        if "valid" in means:
+            metrics["valid"] = float(means["valid"])
+    metrics |= {k: float(means[k]) for k in ("cell_acc_halt", "exact_acc_halt", "valid_halt", "steps_halt")
+                if k in means}
+    if not early:
+        metrics |= {k: means[k].tolist() for k in ("exact_acc_per_step", "cell_acc_per_step")}
+    return EvalResult(total, metrics)
+
+
+def _checked(task: Task, inputs_np: np.ndarray, preds: torch.Tensor) -> int:
+    """How many rows of preds (R, L) the task's checker accepts for inputs (R, L)."""
+    preds_np = preds.cpu().numpy()
+    return sum(bool(task.check(inputs_np[i], preds_np[i])) for i in range(len(preds_np)))
+
+
+def _full_batch(model: RecursiveModel, task: Task, inputs_np: np.ndarray, inputs: torch.Tensor,
+                labels: torch.Tensor, pids: torch.Tensor, sums: dict[str, torch.Tensor]) -> None:
+    """Add one batch run for N_sup steps to ``sums`` (per step, at N_sup, at the learned halt)."""
+    trace = run_steps(model, inputs, pids)  # preds (N, B, L)
+    cells, exact = _score(trace.preds, labels)  # (N, B) each
+    sums["cell_acc_per_step"] += cells.double().sum(1)
+    sums["exact_acc_per_step"] += exact.double().sum(1)
+    step = trace.halt_step()  # (B,)
+    at_halt = (step - 1)[None]  # (1, B)
+    sums["cell_acc_halt"] += cells.gather(0, at_halt).double().sum()
+    sums["exact_acc_halt"] += exact.gather(0, at_halt).double().sum()
+    sums["steps_halt"] += step.double().sum()
+    if task.checks_answers:
+        sums["valid"] += _checked(task, inputs_np, trace.preds[-1])
+        sums["valid_halt"] += _checked(task, inputs_np, trace.at_halt())
+
+
+def _early_batch(model: RecursiveModel, task: Task, inputs_np: np.ndarray, inputs: torch.Tensor,
+                 labels: torch.Tensor, pids: torch.Tensor, sums: dict[str, torch.Tensor]) -> None:
+    """Add one batch to the halting sums, running each row only until it :func:`halts`
+    (or N_sup): after every step the rows that stopped are scored and dropped from the carry."""
+    n = model.cfg.halt_max_steps
+    carry = model.refill(model.initial_carry(inputs.shape[0], inputs.device), inputs, None, pids)
+    rows = torch.arange(inputs.shape[0], device=inputs.device)  # (b,) batch row of each carry slot
+    for step in range(1, n + 1):
+        carry, out = model(carry)
+        stop = halts(out.q_halt) | (step == n)  # (b,)
+        if stop.any():
+            done = rows[stop]  # (h,)
+            preds = out.logits.argmax(-1)[stop]  # (h, L)
+            cells, exact = _score(preds, labels[done])  # (h,) each
+            sums["cell_acc_halt"] += cells.double().sum()
+            sums["exact_acc_halt"] += exact.double().sum()
+            sums["steps_halt"] += step * len(done)
             if task.checks_answers:
-                preds_np = preds.cpu().numpy()
-                sums["valid" + suffix] += sum(task.check(inputs_np[i], preds_np[i]) for i in range(len(rows)))
-        sums["steps_halt"] += trace.halt_step().sum().item()
-    return EvalResult(total, {k: v / max(total, 1) for k, v in sums.items()})
+                sums["valid_halt"] += _checked(task, inputs_np[done.cpu().numpy()], preds)
+        if stop.all():
+            return
+        carry, rows = compact(carry, ~stop), rows[~stop]
 
 
 def read_puzzle_file(path: str | Path, tasks: dict[str, type[Task]] | None = None) -> tuple[str, Any]:
@@ -135,7 +250,7 @@ def solve(model: RecursiveModel, task: Task, inputs: np.ndarray, puzzle_id: int 
     answer = trace.preds[step - 1, 0].cpu().numpy()
     conf = torch.sigmoid(trace.q_halt[:, 0]).cpu().numpy()
     return Solution(
-        inputs=inputs, answer=answer, steps=step, halted=bool(trace.q_halt[step - 1, 0] > 0),
+        inputs=inputs, answer=answer, steps=step, halted=bool(halts(trace.q_halt[step - 1, 0])),
         halt_confidence=float(conf[step - 1]), valid=bool(task.check(inputs, answer)),
         trace=[(trace.preds[i, 0].cpu().numpy(), float(conf[i])) for i in range(len(conf))],
     )

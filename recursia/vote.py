@@ -19,14 +19,16 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
 
 from recursia.data.augment import AugmentationRecord, compose_invert
 from recursia.data.dataset import Split
+from recursia.distributed import SINGLE, World
 from recursia.errors import DatasetError
-from recursia.infer import run_steps
+from recursia.infer import example_puzzle_ids, run_steps
 from recursia.train.checkpoint import atomic_write_text
 from recursia.model import RecursiveModel
 from recursia.task import Task
@@ -45,21 +47,35 @@ class Predictions:
 
 
 def predict_split(model: RecursiveModel, split: Split, batch_size: int = 256,
-                  device: str | torch.device = "cpu") -> Predictions:
+                  device: str | torch.device = "cpu", *, world: World = SINGLE,
+                  progress: Callable[[int], None] | None = None) -> Predictions:
     """Run every example of ``split`` for N_sup supervision steps (the official
-    evaluation: no early halt) and keep the last step's answer and confidence."""
+    evaluation: no early halt) and keep the last step's answer and confidence.
+
+    Each process of ``world`` predicts its :meth:`World.share` of the examples and
+    every process gets the predictions of all (gathered in example order);
+    ``progress`` is called after each batch with the number of this process's
+    examples done.
+    """
     model.eval()
-    pids_all = split.example_puzzle_ids()
-    tokens = np.zeros(split.inputs.shape, dtype=np.uint8 if model.vocab_size <= 256 else np.int64)  # (E, L)
-    confidence = np.zeros(split.num_examples, dtype=np.float64)  # (E,)
-    for start in range(0, split.num_examples, batch_size):
-        rows = np.arange(start, min(start + batch_size, split.num_examples))
-        inputs = torch.from_numpy(np.asarray(split.inputs[rows]).astype(np.int64)).to(device)  # (B, L)
-        pids = torch.from_numpy(pids_all[rows].astype(np.int64)).to(device)  # (B,)
+    share = world.share(split.num_examples)
+    dtype = np.uint8 if model.vocab_size <= 256 else np.int64
+    tokens = np.zeros((len(share), split.inputs.shape[1]), dtype=dtype)  # (E_r, L) this process's share
+    confidence = np.zeros(len(share), dtype=np.float64)  # (E_r,)
+    for start in range(share.start, share.stop, batch_size):
+        rows = range(start, min(start + batch_size, share.stop))
+        inputs = torch.from_numpy(np.asarray(split.inputs[rows.start:rows.stop]).astype(np.int64)).to(device)  # (B, L)
+        pids = torch.from_numpy(example_puzzle_ids(split, rows)).to(device)  # (B,)
         trace = run_steps(model, inputs, pids)
-        tokens[rows] = trace.preds[-1].cpu().numpy()
-        confidence[rows] = torch.sigmoid(trace.q_halt[-1]).double().cpu().numpy()
-    return Predictions(tokens, confidence)
+        mine = slice(rows.start - share.start, rows.stop - share.start)
+        tokens[mine] = trace.preds[-1].cpu().numpy()
+        confidence[mine] = torch.sigmoid(trace.q_halt[-1]).double().cpu().numpy()
+        if progress is not None:
+            progress(rows.stop - share.start)
+    if world.size == 1:
+        return Predictions(tokens, confidence)
+    gathered = (world.gather_rows(torch.from_numpy(a).to(device)).cpu().numpy() for a in (tokens, confidence))
+    return Predictions(*gathered)  # (E, L), (E,)
 
 
 @dataclass

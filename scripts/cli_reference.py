@@ -9,7 +9,7 @@ import os
 import subprocess
 import sys
 
-COMMANDS = [[], ["train"], ["eval"], ["solve"], ["data", "build"], ["plugins"], ["convert", "official"]]
+COMMANDS = [[], ["train"], ["eval"], ["solve"], ["data", "build"], ["plot"], ["plugins"], ["convert", "official"]]
 
 
 def main() -> None:

@@ -66,7 +66,8 @@ def test_train_writes_run_directory(run4):
         meta = f.metadata()
     assert meta["task"] == "sudoku" and meta["mixer"] == "mlp" and meta["recursia_version"]
     rows = [json.loads(line) for line in (run4 / "metrics.jsonl").read_text().splitlines()]
-    assert rows[-1].get("final") and "test_exact_acc" in rows[-1]
+    assert rows[-2].get("final") and "test_exact_acc" in rows[-2]
+    assert rows[-1].get("summary") and rows[-1]["steps"] == 4 and rows[-1]["parameters"] == 12_898
     assert (run4 / "plots" / "loss.png").is_file()
 
 
@@ -175,7 +176,7 @@ def test_hrm_configuration_trains_and_evaluates(data4, tmp_path, capsys):
                              "--set", "model.mixer=attention")
     assert code == 0, err
     rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
-    assert rows[-1]["final"] and rows[-2]["step"] == 3
+    assert rows[-2]["final"] and rows[-3]["step"] == 3
     state = load_file(str(run / "model.safetensors"))
     assert any(k.startswith("net_y.") for k in state)
 
@@ -209,9 +210,9 @@ def test_killed_run_resumes_from_its_last_checkpoint(data6, tmp_path):
     assert f"resuming {run} at step {saved}" in resumed.stdout
     assert not (run / "model.safetensors.tmp").exists()
     rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
-    steps = [r["step"] for r in rows if not r.get("final")]
+    steps = [r["step"] for r in rows if not (r.get("final") or r.get("summary"))]
     assert steps == sorted(set(steps)) and steps[-1] == saved + 2  # no step logged twice
-    assert rows[-1]["final"]
+    assert rows[-2]["final"] and rows[-1]["summary"]
     cfg = resolve_config("sudoku", "mlp", None, None, ["train.checkpoint_every=2"], saved + 2, "cpu")
     assert cfg.preset == "small" and cfg.train.compile
     train(cfg, tmp_path / "straight", data6, log=lambda *_: None)

@@ -12,13 +12,14 @@ import sys
 
 import typer
 
+from recursia.distributed import world_from_env
 from recursia.errors import RecursiaError, Terminated
 from recursia.plugins import get_registry
 
 
 def build_app() -> typer.Typer:
     """The Typer app with the built-in and the plugin commands."""
-    from recursia.cli import data, evaluate, plugins, solve, train
+    from recursia.cli import config, data, evaluate, plot, plugins, solve, train
 
     app = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False,
                       help="Recursive reasoning models (TRM, HRM) for puzzles.")
@@ -31,7 +32,9 @@ def build_app() -> typer.Typer:
     app.command("eval")(evaluate.eval_command)
     app.command("solve")(solve.solve_command)
     app.command("plugins")(plugins.plugins_command)
+    app.command("plot")(plot.plot_command)
     app.add_typer(data.app, name="data")
+    app.add_typer(config.app, name="config")
     registry = get_registry()
     for name, cmd in registry.commands.items():
         if isinstance(cmd, typer.Typer):
@@ -53,6 +56,13 @@ def usage_message(err: Exception) -> str:
     return f"{where}: {one_line(err.format_message())} (see {where} --help)"
 
 
+def rank_prefix() -> str:
+    """``"rank N: "`` in a process of rank N > 0 under torchrun (whose messages would
+    otherwise look like rank 0's), else nothing."""
+    rank = world_from_env().rank
+    return f"rank {rank}: " if rank else ""
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the console script."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -67,11 +77,12 @@ def main(argv: list[str] | None = None) -> None:
     except RecursiaError as e:
         if debug:
             raise
-        print("error: " + one_line(e), file=sys.stderr)
+        print("error: " + rank_prefix() + one_line(e), file=sys.stderr)
         sys.exit(2)
     except Terminated:
-        print("error: terminated by SIGTERM (the run saved a checkpoint; train again with the same --out to "
-              "resume)", file=sys.stderr)
+        if world_from_env().main:  # every process stops; one says so
+            print("error: terminated by SIGTERM (the run saved a checkpoint; train again with the same --out to "
+                  "resume)", file=sys.stderr)
         sys.exit(143)
     except Exception as e:
         # Click's exceptions, matched by shape (newer Typer releases vendor Click): Ctrl-C

@@ -5,33 +5,53 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import torch
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from recursia import config as C
 from recursia.build import make_task
 from recursia.cli.common import check_out_folder, pick_device
+from recursia.cli.launch import launch
 from recursia.data.cache import default_dataset
+from recursia.distributed import SINGLE, World, process_group, rank_device, world_from_env
 from recursia.errors import ConfigError
 from recursia.plots import plot_metrics
 from recursia.plugins import get_registry
 from recursia.train.checkpoint import CONFIG_FILE, STATE_FILE
-from recursia.train.loop import train
+from recursia.train.loop import local_batch_size, train
 
 
-def resolve_config(task: str, mixer: str | None, preset: str | None, config_file: Path | None,
+def resolve_config(task: str | None, mixer: str | None, preset: str | None, config_file: Path | None,
                    overrides: list[str], steps: int | None, device: str) -> C.RunConfig:
-    """Defaults < task preset < config file < --mixer/--steps < --set overrides."""
+    """Defaults < task preset < config file < --mixer/--steps < --set overrides.
+
+    ``task`` and ``preset`` not given (None) are read from the config file's ``task``
+    and ``preset`` keys; the preset then defaults to :func:`recursia.config.default_preset`
+    of ``device``. So a file that ``recursia config show`` printed resolves, alone, to
+    the config it shows. ConfigError when no task is given, for an unknown preset, and
+    for every bad key or value at once (the config file's first, named with its path).
+    """
+    file_data = C.load_file(config_file) if config_file is not None else {}
+    task = task if task is not None else file_data.get("task")
+    if task is None:
+        need = (f"{config_file}: no 'task' key and no --task given" if config_file is not None
+                else "--task is required, or a --config file with a 'task' key")
+        raise ConfigError(f"{need} (e.g. --task sudoku); `recursia plugins` lists the tasks")
+    flag = "--preset"
+    if config_file is not None:
+        in_file = C.validate({**file_data, "task": task}, str(config_file))
+        task = in_file.task
+        if preset is None and in_file.preset is not None:
+            preset, flag = in_file.preset, f"{config_file}: preset"
     task_obj = make_task(task, {})
     presets = task_obj.presets()
-    if preset is None:
-        preset = "paper" if device.startswith("cuda") else "small"
+    preset = preset if preset is not None else C.default_preset(device)
     if preset not in presets:
-        raise ConfigError(f"--preset {preset}: task '{task}' has presets {', '.join(sorted(presets)) or 'none'}")
+        raise ConfigError(f"{flag} {preset}: task '{task}' has presets {', '.join(sorted(presets)) or 'none'}")
     data: dict = C.deep_merge({"task": task, "preset": preset}, presets[preset])
     data.setdefault("model", {}).setdefault("mixer", task_obj.default_mixer)
-    if config_file is not None:
-        data = C.deep_merge(data, C.load_file(config_file))
+    data = C.deep_merge(data, file_data) | {"task": task, "preset": preset}
     if mixer is not None:
         data = C.deep_merge(data, {"model": {"mixer": mixer}})
     if steps is not None:
@@ -47,7 +67,7 @@ def resolve_config(task: str, mixer: str | None, preset: str | None, config_file
 # Keys a resumed run may change: they steer the loop, not the saved state's shapes or meaning.
 RESUMABLE_KEYS = frozenset(f"train.{key}" for key in (
     "steps", "eval_every", "eval_limit", "checkpoint_every", "log_every", "threads", "compile", "flush_denormal",
-    "deterministic", "nonfinite", "keep"))
+    "deterministic", "nonfinite", "keep", "tensorboard"))
 
 
 def resume_config(out: Path, task: str | None, mixer: str | None, preset: str | None, config_file: Path | None,
@@ -92,29 +112,42 @@ def train_command(
     overrides: list[str] = typer.Option([], "--set", help="override a config key, e.g. --set train.lr=3e-4"),
     data: Path = typer.Option(None, help="dataset folder (default: build the task's default into the cache)"),
     device: str = typer.Option(None, help="cpu or cuda (default: cuda when available)"),
+    nproc: int = typer.Option(1, min=1, help="processes on this machine (launches torchrun; one per GPU); "
+                                             "train.batch_size is split among them"),
     progress: bool = typer.Option(True, help="show a progress bar"),
 ) -> None:
     """Train a model; resumes when --out holds an unfinished run."""
     device = pick_device(device)
-    if out is not None:
-        check_out_folder(out)
-    if out is not None and (out / STATE_FILE).is_file():
-        cfg = resume_config(out, task, mixer, preset, config, overrides, steps)
-        print(f"resuming the run in {out} (its config.json is used; --steps may extend it)")
-    else:
-        if task is None:
-            raise ConfigError("--task is required (e.g. --task sudoku); `recursia plugins` lists the tasks")
-        cfg = resolve_config(task, mixer, preset, config, overrides, steps, device)
-        if data is not None:  # recorded, so that eval and solve use the data the run trained on
-            cfg.data.path = str(data.resolve())
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        out = out or Path("runs") / f"{cfg.task}-{cfg.model.mixer}-{stamp}"
-    task_obj = make_task(cfg.task, cfg.task_options)
-    note = " (the CPU default; --preset paper for the paper's settings)" if cfg.preset == "small" else ""
-    print(f"preset: {cfg.preset}{note}")
-    print(f"task: {task_obj.describe()}; mixer: {cfg.model.mixer}; device: {device}; run: {out}")
-    data_dir = data or (Path(cfg.data.path) if cfg.data.path else default_dataset(task_obj, cfg.data))
-    result = _train_with_progress(cfg, out, data_dir, device, progress)
+    if nproc > 1 and world_from_env().size == 1:
+        cfg, out, _ = _plan(task, mixer, preset, config, out, steps, overrides, data, device, SINGLE)
+        local_batch_size(cfg, World(0, nproc))  # a batch that does not split is refused before launching
+        _ensure_data(cfg, data, print)
+        args = ["train", "--out", str(out), "--device", device, "--progress" if progress else "--no-progress"]
+        for flag, value in (("--task", task), ("--mixer", mixer), ("--preset", preset), ("--config", config),
+                            ("--steps", steps), ("--data", data)):
+            args += [flag, str(value)] if value is not None else []
+        for item in overrides:
+            args += ["--set", item]
+        raise typer.Exit(launch(nproc, args, device))
+    with process_group(device) as world:
+        device = rank_device(device, world)
+        say = print if world.main else _quiet
+        cfg, out, resumed = _plan(task, mixer, preset, config, out, steps, overrides, data, device, world)
+        if resumed:
+            say(f"resuming the run in {out} (its config.json is used; --steps may extend it)")
+        task_obj = make_task(cfg.task, cfg.task_options)
+        note = " (the CPU default; --preset paper for the paper's settings)" if cfg.preset == "small" else ""
+        say(f"preset: {cfg.preset}{note}")
+        procs = f"; {world.size} processes" if world.size > 1 else ""
+        say(f"task: {task_obj.describe()}; mixer: {cfg.model.mixer}; device: {device}{procs}; run: {out}")
+        if world.main:  # one process builds the default dataset; the others then find it
+            data_dir = _ensure_data(cfg, data, say)
+        world.barrier()
+        if not world.main:
+            data_dir = _ensure_data(cfg, data, say)
+        result = _train_with_progress(cfg, out, data_dir, device, progress and world.main, world)
+    if not world.main:
+        return
     plot_metrics(out / "metrics.jsonl", out / "plots")
     ev = result.eval
     if ev:
@@ -124,9 +157,41 @@ def train_command(
     print(f"saved {out} (model.safetensors, metrics.jsonl, plots/)")
 
 
-def _train_with_progress(cfg: C.RunConfig, out: Path, data_dir: Path, device: str, show: bool):
+def _quiet(*args, **kwargs) -> None:
+    """What the processes other than rank 0 print: nothing."""
+
+
+def _plan(task, mixer, preset, config, out, steps, overrides, data, device: str,
+          world: World) -> tuple[C.RunConfig, Path, bool]:
+    """The run's config, its directory, and whether it resumes. A new run without
+    ``--out`` gets ``runs/<task>-<mixer>-<time>``, the time being rank 0's."""
+    if out is not None:
+        check_out_folder(out)
+    if out is not None and (out / STATE_FILE).is_file():
+        return resume_config(out, task, mixer, preset, config, overrides, steps), out, True
+    cfg = resolve_config(task, mixer, preset, config, overrides, steps, device)
+    if data is not None:  # recorded, so that eval and solve use the data the run trained on
+        cfg.data.path = str(data.resolve())
+    if out is None:
+        now = int(world.all_gather(torch.tensor([int(time.time())]))[0])  # every process names the same folder
+        out = Path("runs") / f"{cfg.task}-{cfg.model.mixer}-{time.strftime('%Y%m%d-%H%M%S', time.localtime(now))}"
+    return cfg, out, False
+
+
+def _ensure_data(cfg: C.RunConfig, data: Path | None, log) -> Path:
+    """The dataset folder: ``--data``, the config's ``data.path``, or the task's default
+    dataset (built into the cache first if it is not there)."""
+    if data is not None:
+        return data
+    if cfg.data.path:
+        return Path(cfg.data.path)
+    return default_dataset(make_task(cfg.task, cfg.task_options), cfg.data, log=log)
+
+
+def _train_with_progress(cfg: C.RunConfig, out: Path, data_dir: Path, device: str, show: bool, world: World):
+    log = print if world.main else _quiet
     if not show:
-        return train(cfg, out, data_dir, device)
+        return train(cfg, out, data_dir, device, log=log, world=world)
     cols = [TextColumn("[bold]train"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
             TextColumn("loss {task.fields[loss]}"), TextColumn("acc {task.fields[acc]}"),
             TextColumn("{task.fields[sps]} steps/s"), TimeElapsedColumn(), TimeRemainingColumn()]
@@ -134,13 +199,15 @@ def _train_with_progress(cfg: C.RunConfig, out: Path, data_dir: Path, device: st
         tid = bar.add_task("train", total=cfg.train.steps, loss="-", acc="-", sps="-")
 
         def on_step(m: dict) -> None:
-            acc = m.get("halted_exact_acc")
-            fields = {"loss": f"{m['loss']:.3f}", "sps": f"{m['steps_per_s']:.2f}"}
-            if acc == acc:  # not NaN: some slots finished this step
-                fields["acc"] = f"{acc:.1%}"
+            fields = {}
+            if "loss" in m:  # a logged step: the window's means
+                fields = {"loss": f"{m['loss']:.3f}", "sps": f"{m['steps_per_s']:.2f}"}
+                acc = m["halted_exact_acc"]
+                if acc == acc:  # not NaN: some slots finished in the window
+                    fields["acc"] = f"{acc:.1%}"
             bar.update(tid, completed=m["step"], **fields)
             if "test_exact_acc" in m:
                 bar.console.print(f"step {m['step']}: test exact {m['test_exact_acc']:.1%}, "
                                   f"cells {m['test_cell_acc']:.1%}")
 
-        return train(cfg, out, data_dir, device, on_step=on_step, log=bar.console.print)
+        return train(cfg, out, data_dir, device, on_step=on_step, log=bar.console.print, world=world)

@@ -45,6 +45,18 @@ class Carry:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
+def exploration_draws(n: int, halt_max_steps: int, generator: torch.Generator | None = None,
+                      out: tuple[torch.Tensor, torch.Tensor] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """The random numbers of one step's halting exploration for ``n`` slots, on the CPU:
+    uniform (n,) floats (a slot explores when below ``halt_exploration_prob``) and (n,)
+    minimum step counts from U{2..halt_max_steps}, drawn in that order from
+    ``generator``; written into ``out`` (e.g. pinned buffers) when given."""
+    explore, min_steps = out if out is not None else (torch.empty(n), torch.empty(n, dtype=torch.long))
+    torch.rand(n, generator=generator, out=explore)
+    torch.randint(2, halt_max_steps + 1, (n,), generator=generator, out=min_steps)
+    return explore, min_steps
+
+
 @dataclass
 class StepOutput:
     """What one supervision step produces: logits (B, L, V), q_halt (B,), q_continue (B,)."""
@@ -169,13 +181,17 @@ class RecursiveModel(nn.Module):
         )
 
     def update_halting(self, carry: Carry, out: StepOutput, training: bool,
-                       generator: torch.Generator | None = None) -> Carry:
+                       generator: torch.Generator | None = None,
+                       draws: tuple[torch.Tensor, torch.Tensor] | None = None) -> Carry:
         """Count the step and decide which slots halt (official ACT rules).
 
         Always: halt at ``halt_max_steps``. In training only: also halt when
         ``q_halt > 0`` (or ``q_halt > q_continue`` with ``act_continue``), except that
         with probability ``halt_exploration_prob`` a slot draws a minimum step count
         from U{2..halt_max_steps} that blocks halting before it (drawn every step).
+        The random numbers are :func:`exploration_draws` from ``generator``, or
+        ``draws`` when given (the trainer draws them for the global batch and passes
+        each process its share).
         """
         cfg = self.cfg
         with torch.no_grad():
@@ -185,9 +201,9 @@ class RecursiveModel(nn.Module):
                 q = out.q_halt.detach()
                 wants = q > out.q_continue.detach() if cfg.act_continue else q > 0
                 halted = halted | wants
-                explore = torch.rand(q.shape, generator=generator, device="cpu").to(q.device)
-                min_steps = torch.randint(2, cfg.halt_max_steps + 1, q.shape, generator=generator,
-                                          device="cpu").to(q.device)
+                if draws is None:
+                    draws = exploration_draws(q.shape[0], cfg.halt_max_steps, generator)
+                explore, min_steps = (d.to(q.device, non_blocking=True) for d in draws)  # (B,), (B,)
                 min_steps = (explore < cfg.halt_exploration_prob) * min_steps
                 halted = halted & (steps >= min_steps)
         return replace(carry, steps=steps.to(torch.int32), halted=halted)

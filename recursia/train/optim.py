@@ -53,24 +53,33 @@ class SparseSignSGD:
     """SignSGD with decoupled weight decay on the puzzle-embedding rows used in a step.
 
     For the ids of the step: ``w[ids] = w[ids] * (1 - lr * wd) - lr * sign(sum of the
-    gradients of each id)`` (official ``CastedSparseEmbeddingSignSGD``).
+    gradients of each id)`` (official ``CastedSparseEmbeddingSignSGD``). The sums are
+    formed without a data-dependent shape (no ``unique``), so a step never waits for
+    the GPU.
     """
 
     def __init__(self, embedding: PuzzleEmbedding, lr: float, weight_decay: float):
         self.embedding, self.lr, self.weight_decay = embedding, lr, weight_decay
 
     @torch.no_grad()
-    def step(self) -> None:
-        """Update the rows seen by the last training forward (no-op without one)."""
+    def step(self, ids: torch.Tensor | None = None, grads: torch.Tensor | None = None) -> None:
+        """Update the rows ``ids`` (B,) with their gradients ``grads`` (B, ndim) -- by
+        default those of the last training forward (no-op without one). Several
+        processes pass the ids and gradients of every process, gathered in rank order,
+        so that every copy of the table makes the same update."""
         emb = self.embedding
-        if emb.local is None or emb.local.grad is None:
-            return
-        ids, grads = emb.local_ids, emb.local.grad  # (B,), (B, ndim)
-        uniq, inverse = ids.unique(return_inverse=True)
-        summed = torch.zeros(len(uniq), grads.shape[1], dtype=grads.dtype, device=grads.device)
-        summed.index_add_(0, inverse, grads)  # (U, ndim)
-        rows = emb.weight[uniq] * (1 - self.lr * self.weight_decay) - self.lr * summed.sign()
-        emb.weight[uniq] = rows.to(emb.weight.dtype)
+        if ids is None:
+            if emb.local is None or emb.local.grad is None:
+                return
+            ids, grads = emb.local_ids, emb.local.grad
+        order = ids.argsort(stable=True)  # (B,) equal ids together, each in slot order
+        sorted_ids = ids[order]
+        first = torch.ones_like(sorted_ids, dtype=torch.bool)
+        first[1:] = sorted_ids[1:] != sorted_ids[:-1]
+        group = first.cumsum(0) - 1  # (B,) index of each slot's id among the distinct ids
+        summed = torch.zeros_like(grads).index_add_(0, group, grads[order])  # (B, ndim): rows past the last id stay 0
+        rows = emb.weight[sorted_ids] * (1 - self.lr * self.weight_decay) - self.lr * summed[group].sign()
+        emb.weight[sorted_ids] = rows.to(emb.weight.dtype)  # a repeated id writes the same row again
         emb.local = emb.local_ids = None
 
 

@@ -20,7 +20,9 @@ from recursia.train.checkpoint import STATE_FILE, atomic_save, read_metadata, re
 
 @dataclass
 class TrainState:
-    """The mutable parts of a training run."""
+    """The mutable parts of a training run. ``carry`` is the whole training carry
+    (``train.batch_size`` slots, every process's share in rank order); a resumed one is
+    on the CPU."""
 
     step: int
     model: RecursiveModel
@@ -117,13 +119,12 @@ def load_train_state(run_dir: Path, st: TrainState) -> None:
         counters = [st.step] + [st.sampler_state[k] for k in ("seed", "epoch", "pos")]
         if not all(isinstance(v, int) and v >= 0 for v in counters):
             raise ValueError(f"step and sampler position must be integers >= 0, got {counters}")
-        device = st.model.y_init.device
         st.model.load_state_dict(groups["model"])
         st.optimizer.load_state_dict(_unflatten_optimizer(tensors, opt_meta))
         if st.ema is not None:
             for k in st.ema:
                 st.ema[k].copy_(groups["ema"][k])
-        st.carry = Carry(**{k: v.to(device) for k, v in groups["carry"].items()})
+        st.carry = Carry(**groups["carry"])
         torch.set_rng_state(tensors["rng.torch"])
         st.explore_rng.set_state(tensors["rng.explore"])
     except (KeyError, ValueError, RuntimeError, TypeError, AttributeError) as e:
