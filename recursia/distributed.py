@@ -12,12 +12,14 @@ from __future__ import annotations
 import os
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Callable, Iterator, TypeVar
 
 import torch
 import torch.distributed as dist
 
 from recursia.errors import ConfigError
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,21 @@ class World:
         dist.gather(tensor.contiguous(), parts, dst=0)
         return torch.cat(parts) if self.main else None
 
+    def staged(self, fn: Callable[[], T]) -> T:
+        """``fn()`` in every process, in three turns with a barrier between them: rank 0,
+        then the first process of every other host, then the rest. For work that fills
+        a cache (building the default dataset): rank 0 fills a cache that every host
+        shares, one process per host fills a cache of its own, and the others find it."""
+        if self.main:
+            result = fn()
+        self.barrier()
+        if not self.main and self.local_rank == 0:
+            result = fn()
+        self.barrier()
+        if self.local_rank != 0:
+            result = fn()
+        return result
+
     def barrier(self) -> None:
         """Wait until every process gets here."""
         if self.size > 1:
@@ -115,5 +132,6 @@ def process_group(device: str) -> Iterator[World]:
     dist.init_process_group("nccl" if cuda else "gloo")
     try:
         yield world
+        dist.barrier()  # no process leaves while another still talks to it (gloo aborts then)
     finally:
         dist.destroy_process_group()

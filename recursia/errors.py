@@ -36,3 +36,10 @@ class TrainingError(RecursiaError):
 class Terminated(Exception):
     """SIGTERM arrived during training (as a cluster scheduler sends before it kills a
     job); the loop saves a checkpoint, then the CLI exits with code 143."""
+
+
+def is_out_of_memory(err: BaseException) -> bool:
+    """Whether ``err`` is torch running out of device memory (``torch.OutOfMemoryError``)
+    or out of host memory (the CPU allocator's RuntimeError)."""
+    return type(err).__name__ == "OutOfMemoryError" or (
+        isinstance(err, RuntimeError) and "can't allocate memory" in str(err))

@@ -9,7 +9,8 @@ import os
 import subprocess
 import sys
 
-COMMANDS = [[], ["train"], ["eval"], ["solve"], ["data", "build"], ["plot"], ["plugins"], ["convert", "official"]]
+COMMANDS = [[], ["train"], ["eval"], ["solve"], ["data", "build"], ["config", "show"], ["plot"], ["plugins"],
+            ["convert", "official"]]
 
 
 def main() -> None:

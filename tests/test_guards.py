@@ -138,3 +138,77 @@ def test_save_best_replaces_only_on_a_higher_accuracy(tmp_path):
             assert (tmp_path / "best" / "model.safetensors").read_text() == "weights of step 2"
     assert json.loads((tmp_path / "best" / "best.json").read_text())["step"] == 8
     assert (tmp_path / "best" / "model.safetensors").read_text() == "weights of step 8"
+
+
+def test_out_of_memory_gives_advice_and_keeps_the_last_checkpoint(data4, tmp_path, monkeypatch, capsys):
+    real, calls = loop.Trainer.train_step, {"n": 0}
+
+    def oom_at_step_3(self):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return real(self)
+
+    monkeypatch.setattr(loop.Trainer, "train_step", oom_at_step_3)
+    run = tmp_path / "oom"
+    code = exit_code(*train_args(data4, run, 10))
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "\n" not in err
+    assert err == (f"error: out of memory on cpu after step 2 with 8 training slots per process (train.batch_size 8 "
+                   f"over 1 process): use fewer per process, e.g. --set train.batch_size=4 or more processes "
+                   f"(several GPUs: --nproc N); its last checkpoint (step 2) is kept and resumes with --out {run}")
+    assert load_run(run).model is not None
+
+
+def test_out_of_memory_in_eval_says_use_a_smaller_batch(data4, tmp_path, monkeypatch, capsys):
+    import recursia.cli.evaluate as evaluate_cli
+
+    run = tmp_path / "e"
+    assert exit_code(*train_args(data4, run, 2)) == 0
+
+    def oom(*args, **kwargs):
+        raise RuntimeError("[enforce fail at alloc_cpu.cpp:127] DefaultCPUAllocator: can't allocate memory")
+
+    monkeypatch.setattr(evaluate_cli, "evaluate", oom)
+    capsys.readouterr()
+    assert exit_code("eval", str(run), "--data", str(data4), "--batch-size", "64") == 2
+    assert capsys.readouterr().err.strip() == ("error: out of memory on cpu with 64 test examples per batch: use a "
+                                               "smaller --batch-size")
+
+
+def test_malformed_config_is_refused_whole_and_the_run_still_resumes(data4, tmp_path, capsys):
+    run = tmp_path / "c"
+    assert exit_code(*train_args(data4, run, 4)) == 0
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("task: sudoku\ncolour: red\nmodel:\n  hiden_size: 8\ntrain:\n  lr: fast\n")
+    capsys.readouterr()
+    assert exit_code("train", "--config", str(bad), "--out", str(tmp_path / "new")) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == (f"error: {bad}: model.hiden_size: unknown key; train.lr: Input should be a valid number, unable "
+                   f"to parse string as a number; colour: unknown key")
+    assert not (tmp_path / "new").exists()
+    before = (run / "train_state.safetensors").read_bytes()
+    assert exit_code(*train_args(data4, run, 6, "--set", "train.bogus=1")) == 2  # resuming with a bad key
+    assert capsys.readouterr().err.strip().startswith("error: --set train.bogus: cannot change when resuming")
+    assert (run / "train_state.safetensors").read_bytes() == before  # untouched
+    assert load_run(run).model is not None
+    assert exit_code(*train_args(data4, run, 6)) == 0  # and the run goes on
+
+
+def test_corrupt_checkpoint_is_named_and_the_kept_one_loads(data4, tmp_path, capsys):
+    run = tmp_path / "k"
+    assert exit_code(*train_args(data4, run, 4, "--set", "train.keep=2")) == 0
+    for name in ("model.safetensors", "train_state.safetensors"):  # truncated copies (as a broken file transfer leaves)
+        data = (run / name).read_bytes()
+        (run / name).unlink()
+        (run / name).write_bytes(data[: len(data) // 2])
+    capsys.readouterr()
+    assert exit_code("eval", str(run), "--data", str(data4)) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and err.startswith(f"error: {run / 'model.safetensors'}: truncated")
+    assert exit_code(*train_args(data4, run, 6)) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and err.startswith(f"error: {run / 'train_state.safetensors'}: truncated")
+    kept = run / "checkpoints" / "step-00000004"
+    assert all(torch.isfinite(p).all() for p in load_run(kept).model.parameters())
+    assert exit_code("eval", str(kept), "--data", str(data4)) == 0

@@ -18,7 +18,7 @@ from recursia.cli.common import check_out_file, pick_device
 from recursia.data.cache import default_dataset
 from recursia.data.dataset import Split, find_split, read_augmentation_record, read_task_split
 from recursia.distributed import World, process_group, rank_device
-from recursia.errors import CheckpointError, ConfigError, DatasetError
+from recursia.errors import CheckpointError, ConfigError, DatasetError, is_out_of_memory
 from recursia.infer import EvalResult, evaluate
 from recursia.plots import plot_step_accuracy
 from recursia.train.checkpoint import LoadedRun, load_run
@@ -61,40 +61,42 @@ def eval_command(
             raise ConfigError("--plot needs --halting full (early halting has no accuracy per step)")
     if submission is not None:
         check_out_file(submission, "--submission")
-    with process_group(device) as world:
-        device = rank_device(device, world)
-        run = load_run(run_dir, device)
-        voting = run.task.votes if vote_ is None else vote_
-        voting = voting or submission is not None or bool(pool)
-        if voting and limit is not None:
-            raise ConfigError("--limit cannot be combined with voting (every copy of a puzzle votes); "
-                              "use --no-vote or build a smaller test split")
-        if voting and (halting is Halting.early or plot is not None):
-            raise ConfigError(f"{'--halting early' if halting is Halting.early else '--plot'} cannot be combined "
-                              f"with voting (it votes on the answers at N_sup); use --no-vote")
-        others = [load_run(other, device) for other in pool]
-        for other in others:
-            if other.cfg.task != run.cfg.task or other.task.seq_len != run.task.seq_len:
-                raise CheckpointError(f"--pool {other.run_dir}: trained on {other.task.describe()}, not "
-                                      f"{run.task.describe()}")
-        if world.main:  # one process builds the default dataset when it is not cached; the others then find it
-            data_dir = _data_dir(run, data)
-        world.barrier()
-        if not world.main:
-            data_dir = _data_dir(run, data)
-        test_dir = find_split(data_dir, "test")
-        split = read_task_split(test_dir, run.task.seq_len, run.task.vocab_size, run.task.describe())
-        for loaded in [run, *others]:
-            check_identifiers(loaded, split, test_dir)
-        show = progress and world.main
-        if voting:
-            return _vote(run, others, split, test_dir, submission, as_json, device, batch_size, world, show)
-        total = split.num_examples if limit is None else min(limit, split.num_examples)
-        with progress_bar(show, len(world.share(total)), "eval") as advance:
-            res = evaluate(run.model, run.task, split, limit, batch_size, device, world=world, progress=advance,
-                           halting=halting.value)
-        if world.main:
-            _report(run, res, halting, plot, as_json)
+    try:
+        with process_group(device) as world:
+            device = rank_device(device, world)
+            run = load_run(run_dir, device)
+            voting = run.task.votes if vote_ is None else vote_
+            voting = voting or submission is not None or bool(pool)
+            if voting and limit is not None:
+                raise ConfigError("--limit cannot be combined with voting (every copy of a puzzle votes); "
+                                  "use --no-vote or build a smaller test split")
+            if voting and (halting is Halting.early or plot is not None):
+                raise ConfigError(f"{'--halting early' if halting is Halting.early else '--plot'} cannot be combined "
+                                  f"with voting (it votes on the answers at N_sup); use --no-vote")
+            others = [load_run(other, device) for other in pool]
+            for other in others:
+                if other.cfg.task != run.cfg.task or other.task.seq_len != run.task.seq_len:
+                    raise CheckpointError(f"--pool {other.run_dir}: trained on {other.task.describe()}, not "
+                                          f"{run.task.describe()}")
+            data_dir = world.staged(lambda: _data_dir(run, data))  # one build of the default dataset per cache
+            test_dir = find_split(data_dir, "test")
+            split = read_task_split(test_dir, run.task.seq_len, run.task.vocab_size, run.task.describe())
+            for loaded in [run, *others]:
+                check_identifiers(loaded, split, test_dir)
+            show = progress and world.main
+            if voting:
+                return _vote(run, others, split, test_dir, submission, as_json, device, batch_size, world, show)
+            total = split.num_examples if limit is None else min(limit, split.num_examples)
+            with progress_bar(show, len(world.share(total)), "eval") as advance:
+                res = evaluate(run.model, run.task, split, limit, batch_size, device, world=world, progress=advance,
+                               halting=halting.value)
+            if world.main:
+                _report(run, res, halting, plot, as_json)
+    except RuntimeError as e:
+        if not is_out_of_memory(e):
+            raise
+        raise ConfigError(f"out of memory on {device} with {batch_size} test examples per batch: use a smaller "
+                          f"--batch-size") from None
 
 
 def _data_dir(run: LoadedRun, data: Path | None) -> Path:

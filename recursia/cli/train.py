@@ -102,9 +102,10 @@ def resume_config(out: Path, task: str | None, mixer: str | None, preset: str | 
 
 
 def train_command(
-    task: str = typer.Option(None, help="task to train (see `recursia plugins`)"),
-    mixer: str = typer.Option(None, help="token mixer (default: the task's)"),
-    preset: str = typer.Option(None, help="small | paper (default: paper on CUDA, small on CPU)"),
+    task: str = typer.Option(None, help="task to train (see `recursia plugins`; default: the --config file's)"),
+    mixer: str = typer.Option(None, help="token mixer (default: the --config file's, else the task's)"),
+    preset: str = typer.Option(None, help="small | paper (default: the --config file's, else paper on CUDA and "
+                                          "small on CPU)"),
     config: Path = typer.Option(None, "--config", help="YAML/JSON config file"),
     out: Path = typer.Option(None, help="run directory (default runs/<task>-<mixer>-<time>); "
                                         "an existing run there is resumed"),
@@ -140,20 +141,11 @@ def train_command(
         say(f"preset: {cfg.preset}{note}")
         procs = f"; {world.size} processes" if world.size > 1 else ""
         say(f"task: {task_obj.describe()}; mixer: {cfg.model.mixer}; device: {device}{procs}; run: {out}")
-        if world.main:  # one process builds the default dataset; the others then find it
-            data_dir = _ensure_data(cfg, data, say)
-        world.barrier()
-        if not world.main:
-            data_dir = _ensure_data(cfg, data, say)
-        result = _train_with_progress(cfg, out, data_dir, device, progress and world.main, world)
+        data_dir = world.staged(lambda: _ensure_data(cfg, data, say))  # one build per cache
+        _train_with_progress(cfg, out, data_dir, device, progress and world.main, world)
     if not world.main:
         return
-    plot_metrics(out / "metrics.jsonl", out / "plots")
-    ev = result.eval
-    if ev:
-        print(f"done: step {result.step}; test ({ev['test_examples']} puzzles): "
-              f"exact {ev['test_exact_acc']:.1%} at N_sup, {ev['test_exact_acc_halt']:.1%} with halting "
-              f"(mean {ev['test_steps_halt']:.1f} steps); cells {ev['test_cell_acc']:.1%}")
+    plot_metrics(out / "metrics.jsonl", out / "plots")  # the run summary is printed by train()
     print(f"saved {out} (model.safetensors, metrics.jsonl, plots/)")
 
 
@@ -170,10 +162,10 @@ def _plan(task, mixer, preset, config, out, steps, overrides, data, device: str,
     if out is not None and (out / STATE_FILE).is_file():
         return resume_config(out, task, mixer, preset, config, overrides, steps), out, True
     cfg = resolve_config(task, mixer, preset, config, overrides, steps, device)
-    if data is not None:  # recorded, so that eval and solve use the data the run trained on
-        cfg.data.path = str(data.resolve())
+    if data is not None or cfg.data.path:  # recorded in full, so that eval and solve find the data from anywhere
+        cfg.data.path = str(Path(data if data is not None else cfg.data.path).resolve())
     if out is None:
-        now = int(world.all_gather(torch.tensor([int(time.time())]))[0])  # every process names the same folder
+        now = int(world.all_gather(torch.tensor([int(time.time())], device=device))[0])  # one folder for all
         out = Path("runs") / f"{cfg.task}-{cfg.model.mixer}-{time.strftime('%Y%m%d-%H%M%S', time.localtime(now))}"
     return cfg, out, False
 

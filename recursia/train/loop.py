@@ -36,7 +36,7 @@ from recursia.config import RunConfig
 from recursia.data.dataset import find_split, read_task_split
 from recursia.data.sampler import EpochSampler
 from recursia.distributed import SINGLE, World
-from recursia.errors import CheckpointError, ConfigError, TrainingError
+from recursia.errors import CheckpointError, ConfigError, TrainingError, is_out_of_memory
 from recursia.infer import evaluate
 from recursia.model import Carry, RecursiveModel
 from recursia.model.recursion import exploration_draws
@@ -410,22 +410,40 @@ def train(cfg: RunConfig, run_dir: Path, data_dir: Path, device: str | torch.dev
     if cfg.train.threads:
         torch.set_num_threads(cfg.train.threads)
     run_dir = Path(run_dir)
-    with training_settings(cfg, device):
-        trainer = Trainer(cfg, run_dir, data_dir, device, world)
-        resumed = trainer.resume()
-        metrics = None
-        if world.main:
-            run_dir.mkdir(parents=True, exist_ok=True)
-            remove_stale_temp_files(run_dir)
-            if resumed:
-                log(f"resuming {run_dir} at step {trainer.step}")
-                keep = [r for r in read_metrics(run_dir / METRICS_FILE)
-                        if r.get("step", 0) <= trainer.step and not (r.get("final") or r.get("summary"))]
-                atomic_write_text(run_dir / METRICS_FILE, "".join(json.dumps(r) + "\n" for r in keep))
-            atomic_write_text(run_dir / "config.json", json.dumps(cfg.model_dump(), indent=2))
-            metrics = MetricsLog(run_dir, cfg.train.tensorboard, purge_step=trainer.step + 1 if resumed else None)
-        with trainer.stop.installed(), metrics or nullcontext():
-            return _loop(trainer, metrics, on_step, log)
+    trainer = None
+    try:
+        with training_settings(cfg, device):
+            trainer = Trainer(cfg, run_dir, data_dir, device, world)
+            resumed = trainer.resume()
+            metrics = None
+            if world.main:
+                run_dir.mkdir(parents=True, exist_ok=True)
+                remove_stale_temp_files(run_dir)
+                if resumed:
+                    log(f"resuming {run_dir} at step {trainer.step}")
+                    keep = [r for r in read_metrics(run_dir / METRICS_FILE)
+                            if r.get("step", 0) <= trainer.step and not (r.get("final") or r.get("summary"))]
+                    atomic_write_text(run_dir / METRICS_FILE, "".join(json.dumps(r) + "\n" for r in keep))
+                atomic_write_text(run_dir / "config.json", json.dumps(cfg.model_dump(), indent=2))
+                metrics = MetricsLog(run_dir, cfg.train.tensorboard, purge_step=trainer.step + 1 if resumed else None)
+            with trainer.stop.installed(), metrics or nullcontext():
+                return _loop(trainer, metrics, on_step, log)
+    except RuntimeError as e:
+        if not is_out_of_memory(e):
+            raise
+        raise TrainingError(out_of_memory_advice(cfg, world, device, trainer)) from None
+
+
+def out_of_memory_advice(cfg: RunConfig, world: World, device: str | torch.device,
+                         trainer: Trainer | None) -> str:
+    """What to do when training ran out of memory: fewer slots per process."""
+    b, w = cfg.train.batch_size, world.size
+    where = f"after step {trainer.step}" if trainer is not None else "while setting up"
+    kept = (f"; its last checkpoint (step {trainer.last_saved}) is kept and resumes with --out {trainer.run_dir}"
+            if trainer is not None and trainer.last_saved is not None else "")
+    return (f"out of memory on {device} {where} with {b // w} training slots per process (train.batch_size {b} over "
+            f"{w} process{'es' if w > 1 else ''}): use fewer per process, e.g. --set train.batch_size={max(w, b // 2)} "
+            f"or more processes (several GPUs: --nproc N){kept}")
 
 
 def _loop(trainer: Trainer, metrics: MetricsLog | None, on_step: Callable[[dict], None] | None,
@@ -452,6 +470,8 @@ def _loop(trainer: Trainer, metrics: MetricsLog | None, on_step: Callable[[dict]
             took, steps = max(now - window[0], 1e-9), step - window[1]
             record |= {"lr": lr_at(step, t.lr, t.warmup_steps), **trainer.read_stats(),
                        "steps_per_s": steps / took, "samples_per_s": steps * t.batch_size / took}
+            if trainer.device.type == "cuda":  # the allocator's own count: no wait for the GPU
+                record["max_memory_gib"] = torch.cuda.max_memory_allocated(trainer.device) / 2**30
             window = (now, step)
         if evaluated:
             record |= trainer.run_eval(t.eval_limit)
