@@ -34,7 +34,8 @@ CHILD = r"""
 import json, sys, tempfile, time, torch
 from pathlib import Path
 from recursia.cli.train import resolve_config
-from recursia.train.loop import Trainer, training_settings
+from recursia.train.loop import Trainer
+from recursia.train.settings import training_settings
 
 def rss():
     fields = dict(line.split(":", 1) for line in open("/proc/self/status"))

@@ -41,7 +41,7 @@ recursia train "${COMMON[@]}" --out "$work/compiled" --set train.compile=true
 report "$work/compiled" "compiled, 1 GPU"
 gpus="$(python -c 'import torch; print(torch.cuda.device_count())')"
 if [ "$gpus" -ge 2 ]; then
-    recursia train "${COMMON[@]}" --out "$work/ddp" --nproc "$gpus"
+    recursia train "${COMMON[@]}" --out "$work/ddp" --nproc "$gpus" --set train.batch_size=$((768 / gpus * gpus))
     report "$work/ddp" "eager, $gpus GPUs"
 fi
 recursia eval "$work/eager" --device cuda --no-progress

@@ -6,7 +6,7 @@
 Builds (or reuses) the preset's default dataset, then times ``--steps`` steps after 5
 warm-up steps, ``--repeats`` times per variant in one process each, and prints the
 median steps/s of every variant and its ratio to eager. Every run is a fresh process,
-under the torch settings training uses (``recursia.train.loop.training_settings``);
+under the torch settings training uses (``recursia.train.settings.training_settings``);
 rounds alternate between the variants.
 """
 
@@ -34,7 +34,8 @@ from pathlib import Path
 from recursia.build import make_task
 from recursia.cli.train import resolve_config
 from recursia.data.cache import default_dataset
-from recursia.train.loop import Trainer, training_settings
+from recursia.train.loop import Trainer
+from recursia.train.settings import training_settings
 task, preset, steps, sets = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4:]
 cfg = resolve_config(task, None, preset, None, sets, None, "cpu")
 data = default_dataset(make_task(cfg.task, cfg.task_options), cfg.data, log=lambda *a: None)

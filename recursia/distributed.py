@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Callable, Iterator, TypeVar
 
 import torch
@@ -20,6 +21,9 @@ import torch.distributed as dist
 from recursia.errors import ConfigError
 
 T = TypeVar("T")
+# How long a collective may wait for the slowest process: long enough for rank 0 to build a
+# default dataset while the others wait (NCCL's own default is 10 minutes).
+TIMEOUT = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -108,10 +112,14 @@ def world_from_env() -> World:
 
 
 def rank_device(device: str, world: World) -> str:
-    """``device`` for this process: under torchrun a plain ``cuda`` is the GPU of the local rank."""
-    if world.size > 1 and device == "cuda":
-        return f"cuda:{world.local_rank}"
-    return device
+    """``device`` for this process: under torchrun ``cuda`` is the GPU of the local rank
+    (ConfigError for one GPU named for all processes)."""
+    if world.size == 1 or not device.startswith("cuda"):
+        return device
+    if device != "cuda":
+        raise ConfigError(f"--device {device}: with several processes use --device cuda (each process takes the "
+                          f"GPU of its local rank; choose GPUs with CUDA_VISIBLE_DEVICES)")
+    return f"cuda:{world.local_rank}"
 
 
 @contextmanager
@@ -129,7 +137,7 @@ def process_group(device: str) -> Iterator[World]:
             raise ConfigError(f"local rank {world.local_rank} has no GPU (this host has {torch.cuda.device_count()}); "
                               f"start at most that many processes per node")
         torch.cuda.set_device(world.local_rank)
-    dist.init_process_group("nccl" if cuda else "gloo")
+    dist.init_process_group("nccl" if cuda else "gloo", timeout=TIMEOUT)
     try:
         yield world
         dist.barrier()  # no process leaves while another still talks to it (gloo aborts then)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Literal
@@ -22,6 +24,16 @@ def halts(q_halt: torch.Tensor) -> torch.Tensor:
     """The learned-halt rule, elementwise: a step's halting logit ``q_halt > 0`` asks to
     stop there (at N_sup every example stops anyway)."""
     return q_halt > 0
+
+
+def forward_autocast(dtype: str, device: str | torch.device) -> contextlib.AbstractContextManager:
+    """The precision the model runs in (``train.dtype``): ``auto`` is bfloat16 autocast on
+    CUDA (as the official code) and float32 on the CPU; ``bfloat16``/``float32`` force one.
+    Weights stay float32 either way. Training and evaluation both use it."""
+    device = torch.device(device)
+    if dtype == "bfloat16" or (dtype == "auto" and device.type == "cuda"):
+        return torch.autocast(device.type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
 
 
 @dataclass

@@ -9,37 +9,12 @@ data is not written. Missing keys (older runs) and NaN values are skipped.
 
 from __future__ import annotations
 
-import json
-import math
 import os
 from pathlib import Path
 
 from recursia.errors import CheckpointError
 from recursia.train.checkpoint import METRICS_FILE
-
-
-def read_metrics(path: Path) -> list[dict]:
-    """The records of a metrics.jsonl (unparseable lines, e.g. from a kill, are skipped)."""
-    rows = []
-    for line in path.read_text().splitlines() if path.is_file() else []:
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue
-    return rows
-
-
-def series(rows: list[dict], key: str, positive: bool = False) -> tuple[list[int], list[float]]:
-    """(steps, values) of ``key`` over the records that have it with a finite number
-    (and > 0 when ``positive``), skipping the ``"summary": true`` record."""
-    steps, values = [], []
-    for r in rows:
-        v = r.get(key)
-        if r.get("summary") or "step" not in r or isinstance(v, bool) or not isinstance(v, (int, float)):
-            continue
-        if math.isfinite(v) and (v > 0 or not positive):
-            steps.append(r["step"]), values.append(float(v))
-    return steps, values
+from recursia.train.metrics_log import read_metrics, series
 
 
 def run_labels(run_dirs: list[Path]) -> list[str]:
@@ -100,13 +75,20 @@ FIGURES = {
 }
 
 
-def plot_records(runs: dict[str, list[dict]], out_dir: Path) -> list[Path]:
-    """Write the :data:`FIGURES` of ``runs`` (label -> records) to ``out_dir``; returns
-    the files written."""
+def pyplot():
+    """``matplotlib.pyplot``, drawing to files (the Agg backend: no display needed)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_records(runs: dict[str, list[dict]], out_dir: Path) -> list[Path]:
+    """Write the :data:`FIGURES` of ``runs`` (label -> records) to ``out_dir``; returns
+    the files written."""
+    plt = pyplot()
 
     written = []
     for name, (ylabel, log, keys) in FIGURES.items():
@@ -136,10 +118,7 @@ def plot_records(runs: dict[str, list[dict]], out_dir: Path) -> list[Path]:
 def plot_step_accuracy(curves: dict[str, list[float]], out: Path, title: str = "") -> Path:
     """Write a PNG of accuracy against supervision step 1..N (one line per entry of
     ``curves``: label -> accuracy at each step) to ``out``; returns ``out``."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, ax = plt.subplots(figsize=(6, 4))
     for label, values in curves.items():

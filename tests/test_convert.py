@@ -14,7 +14,16 @@ from tests.conftest import shared_path
 from tests.test_end_to_end import run_cli
 
 
-def test_convert_official_checkpoint_with_compile_prefix(tmp_path, capsys):
+@pytest.fixture
+def one_thread():
+    """One torch thread for the duration (the reference vectors were made with one), then as before."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def test_convert_official_checkpoint_with_compile_prefix(tmp_path, capsys, one_thread):
     ref = shared_path("reference")
     official = load_file(str(ref / "sudoku_mlp.weights.safetensors"))
     ckpt = tmp_path / "step_100.pt"
@@ -27,7 +36,6 @@ def test_convert_official_checkpoint_with_compile_prefix(tmp_path, capsys):
     run = load_run(out)
     assert run.cfg.task == "sudoku" and run.cfg.model.mixer == "mlp" and run.cfg.model.T == 2
     v = load_file(str(ref / "sudoku_mlp.vectors.safetensors"))
-    torch.set_num_threads(1)
     trace = run_steps(run.model, v["inputs"].long(), v["puzzle_identifiers"].long(), max_steps=4)
     for n in range(4):
         assert torch.equal(trace.preds[n], v[f"step{n + 1}.logits"].argmax(-1))
@@ -50,7 +58,7 @@ def test_convert_errors_are_one_line(tmp_path, capsys):
     assert code == 2 and "pass --task" in err
 
 
-def test_convert_official_attention_checkpoint_for_the_maze_task(tmp_path, capsys):
+def test_convert_official_attention_checkpoint_for_the_maze_task(tmp_path, capsys, one_thread):
     ref = shared_path("reference")
     out = tmp_path / "maze"
     code, _, err = run_cli(capsys, "convert", "official", str(ref / "maze_attn.weights.safetensors"),
@@ -60,7 +68,6 @@ def test_convert_official_attention_checkpoint_for_the_maze_task(tmp_path, capsy
     run = load_run(out)
     assert run.cfg.model.mixer == "attention" and run.task.seq_len == 36
     v = load_file(str(ref / "maze_attn.vectors.safetensors"))
-    torch.set_num_threads(1)
     trace = run_steps(run.model, v["inputs"].long(), v["puzzle_identifiers"].long(), max_steps=4)
     for n in range(4):
         assert torch.equal(trace.preds[n], v[f"step{n + 1}.logits"].argmax(-1))

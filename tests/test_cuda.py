@@ -26,7 +26,7 @@ def data4(tmp_path_factory):
 
 
 def train(data, run, device, *extra) -> dict[str, torch.Tensor]:
-    assert exit_code("train", "--task", "sudoku", "--mixer", "attention", "--steps", "6", "--data", str(data),
+    assert exit_code("train", "--task", "sudoku", "--preset", "small", "--mixer", "attention", "--steps", "6", "--data", str(data),
                      "--out", str(run), "--no-progress", "--device", device, *TINY, "--set", "train.warmup_steps=0",
                      "--set", "train.lr=0.01", "--set", "train.tensorboard=false", *extra) == 0
     return load_file(str(run / "train_state.safetensors"))

@@ -174,3 +174,16 @@ def test_sigterm_stops_every_process_at_one_step_with_a_checkpoint(data_ids, tmp
     resumed = recursia(*args(data_ids, run, saved + 2))  # and it resumes, here in one process
     assert resumed.returncode == 0, resumed.stderr
     assert f"resuming {run} at step {saved}" in resumed.stdout
+
+
+def test_world_shares_and_devices():
+    from recursia.distributed import World, rank_device
+    from recursia.errors import ConfigError
+
+    world = World(1, 3, 1)
+    assert [list(world.share(10, r)) for r in range(3)] == [[0, 1, 2], [3, 4, 5], [6, 7, 8, 9]]
+    assert world.share(2) == range(0, 1) and world.share(0) == range(0, 0)
+    assert rank_device("cuda", world) == "cuda:1" and rank_device("cpu", world) == "cpu"
+    assert rank_device("cuda:3", World()) == "cuda:3"  # one process: the GPU asked for
+    with pytest.raises(ConfigError, match="with several processes use --device cuda"):
+        rank_device("cuda:0", world)

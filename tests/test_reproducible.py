@@ -9,7 +9,8 @@ import torch
 from safetensors.torch import load_file
 
 from recursia.cli.train import resolve_config
-from recursia.train.loop import train, uses_determinism
+from recursia.train.loop import train
+from recursia.train.settings import uses_determinism
 
 
 def quiet(*_):

@@ -112,7 +112,8 @@ def _main(argv: list[str] | None) -> None:
         if debug:
             raise
         if type(e).__name__ == "Abort":
-            print("error: interrupted", file=sys.stderr)
+            if world_from_env().main:
+                print("error: interrupted", file=sys.stderr)
             sys.exit(130)
         if not (hasattr(e, "format_message") and hasattr(e, "exit_code")):
             raise

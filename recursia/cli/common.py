@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
 import torch
 
+from recursia.build import make_task
+from recursia.config import RunConfig
+from recursia.data.cache import default_dataset
 from recursia.errors import ConfigError
 
 
@@ -35,3 +39,14 @@ def check_out_file(path: Path, flag: str) -> None:
         raise ConfigError(f"{flag} {path}: is a folder")
     if not path.parent.is_dir():
         raise ConfigError(f"{flag} {path}: no folder {path.parent}")
+
+
+def dataset_folder(cfg: RunConfig, data: Path | None, log: Callable[[str], None] = print) -> Path:
+    """The dataset of a run: ``--data``, else the config's ``data.path`` (where the run
+    trained), else the task's default dataset, built into the cache first if it is not
+    there (``log`` says so)."""
+    if data is not None:
+        return data
+    if cfg.data.path:
+        return Path(cfg.data.path)
+    return default_dataset(make_task(cfg.task, cfg.task_options), cfg.data, log=log)

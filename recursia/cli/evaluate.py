@@ -14,12 +14,11 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from recursia.cli.common import check_out_file, pick_device
-from recursia.data.cache import default_dataset
+from recursia.cli.common import check_out_file, dataset_folder, pick_device
 from recursia.data.dataset import Split, find_split, read_augmentation_record, read_task_split
 from recursia.distributed import World, process_group, rank_device
 from recursia.errors import CheckpointError, ConfigError, DatasetError, is_out_of_memory
-from recursia.infer import EvalResult, evaluate
+from recursia.infer import EvalResult, evaluate, forward_autocast
 from recursia.plots import plot_step_accuracy
 from recursia.train.checkpoint import LoadedRun, load_run
 from recursia.vote import PASS_AT, predict_split, vote, write_submission
@@ -78,7 +77,7 @@ def eval_command(
                 if other.cfg.task != run.cfg.task or other.task.seq_len != run.task.seq_len:
                     raise CheckpointError(f"--pool {other.run_dir}: trained on {other.task.describe()}, not "
                                           f"{run.task.describe()}")
-            data_dir = world.staged(lambda: _data_dir(run, data))  # one build of the default dataset per cache
+            data_dir = world.staged(lambda: dataset_folder(run.cfg, data, log=_stderr))  # one build per cache
             test_dir = find_split(data_dir, "test")
             split = read_task_split(test_dir, run.task.seq_len, run.task.vocab_size, run.task.describe())
             for loaded in [run, *others]:
@@ -87,7 +86,8 @@ def eval_command(
             if voting:
                 return _vote(run, others, split, test_dir, submission, as_json, device, batch_size, world, show)
             total = split.num_examples if limit is None else min(limit, split.num_examples)
-            with progress_bar(show, len(world.share(total)), "eval") as advance:
+            with progress_bar(show, len(world.share(total)), "eval") as advance, \
+                    forward_autocast(run.cfg.train.dtype, device):
                 res = evaluate(run.model, run.task, split, limit, batch_size, device, world=world, progress=advance,
                                halting=halting.value)
             if world.main:
@@ -99,14 +99,9 @@ def eval_command(
                           f"--batch-size") from None
 
 
-def _data_dir(run: LoadedRun, data: Path | None) -> Path:
-    """The dataset folder: ``--data``, the one the run trained on, or the task's default
-    dataset (built into the cache first if it is not there, saying so on stderr)."""
-    if data is not None:
-        return data
-    if run.cfg.data.path:
-        return Path(run.cfg.data.path)
-    return default_dataset(run.task, run.cfg.data, log=lambda text: print(text, file=sys.stderr))
+def _stderr(text: str) -> None:
+    """Say ``text`` on stderr (stdout may be JSON)."""
+    print(text, file=sys.stderr)
 
 
 def _report(run: LoadedRun, res: EvalResult, halting: Halting, plot: Path | None, as_json: bool) -> None:
@@ -168,7 +163,8 @@ def _vote(run: LoadedRun, others: list[LoadedRun], split: Split, test_dir: Path,
     with progress_bar(show, share * len(loaded), "predict") as advance:
         for i, model_run in enumerate(loaded):
             step = None if advance is None else (lambda done, before=i * share: advance(before + done))
-            runs.append(predict_split(model_run.model, split, batch_size, device, world=world, progress=step))
+            with forward_autocast(model_run.cfg.train.dtype, device):
+                runs.append(predict_split(model_run.model, split, batch_size, device, world=world, progress=step))
     if not world.main:
         return
     result = vote(run.task, split, record, runs, test_dir)

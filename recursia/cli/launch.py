@@ -1,9 +1,10 @@
 """``recursia train --nproc N``: N training processes on this machine, started by torchrun.
 
 The shortcut runs ``python -m torch.distributed.run --standalone --nproc-per-node N -m
-recursia train ...`` with the same options. SIGTERM to this process is passed on to
-torchrun, which passes it to the training processes (they save a checkpoint and stop),
-and so does Ctrl-C, which torchrun receives from the terminal.
+recursia train ...`` with the same options, in a session of its own, and passes each
+SIGTERM and SIGINT (Ctrl-C) it receives on to torchrun, which passes it to the training
+processes: they finish their step, save a checkpoint and stop (a second Ctrl-C stops
+them at once). torchrun gives them 30 seconds before it kills them.
 
 What the processes and torchrun write to stderr passes through this process: the
 processes' one-line ``error:``/``warning:`` messages at once, everything else (torchrun's
@@ -19,6 +20,8 @@ import subprocess
 import sys
 import threading
 
+from recursia.errors import ConfigError
+
 
 def torchrun_command(nproc: int, args: list[str]) -> list[str]:
     """The torchrun command line that runs ``recursia ARGS`` in ``nproc`` local processes."""
@@ -26,25 +29,39 @@ def torchrun_command(nproc: int, args: list[str]) -> list[str]:
             "-m", "recursia", *args]
 
 
+def check_gpus(nproc: int, device: str) -> None:
+    """ConfigError when ``nproc`` CUDA processes would not each have a GPU of this machine."""
+    if not device.startswith("cuda"):
+        return
+    import torch
+
+    if device != "cuda":
+        raise ConfigError(f"--device {device}: with --nproc use --device cuda (each process takes the GPU of its "
+                          f"local rank; choose GPUs with CUDA_VISIBLE_DEVICES)")
+    if nproc > torch.cuda.device_count():
+        raise ConfigError(f"--nproc {nproc}: this machine has {torch.cuda.device_count()} GPUs (one process per GPU)")
+
+
 def launch(nproc: int, args: list[str], device: str) -> int:
     """Run ``recursia ARGS`` in ``nproc`` processes under torchrun and wait; returns the exit
-    code (143 after SIGTERM, 130 after Ctrl-C, else torchrun's). On the CPU each
-    process gets an equal share of the cores (``OMP_NUM_THREADS``) unless it is set."""
+    code: torchrun's, or 143 (SIGTERM) / 130 (Ctrl-C) when a signal stopped the run. On
+    the CPU each process gets an equal share of the cores (``OMP_NUM_THREADS``) unless
+    that is set."""
+    check_gpus(nproc, device)
     env = dict(os.environ)
     if device == "cpu":
         env.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // nproc)))
     cmd = torchrun_command(nproc, args)
     print("launching: " + " ".join(cmd[1:]), flush=True)
-    proc = subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE, text=True, bufsize=1)
+    proc = subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE, text=True, bufsize=1, start_new_session=True)
     held, said = [], threading.Event()  # the other lines; whether a process wrote an error line
     reader = threading.Thread(target=_pass_stderr, args=(proc.stderr, held, said), daemon=True)
     reader.start()
-    stopped: list[int] = []  # the signals this process received
+    stopped: list[int] = []  # the signals received, each passed on
 
     def forward(signum, frame):
         stopped.append(signum)
-        if signum == signal.SIGTERM:  # Ctrl-C: the terminal signals torchrun itself
-            proc.send_signal(signal.SIGTERM)
+        proc.send_signal(signum)
 
     previous = {s: signal.signal(s, forward) for s in (signal.SIGTERM, signal.SIGINT)}
     try:
@@ -55,7 +72,7 @@ def launch(nproc: int, args: list[str], device: str) -> int:
             signal.signal(signum, handler)
     if not (stopped or said.is_set()):
         sys.stderr.write("".join(held))
-    if stopped:
+    if stopped and code:
         return 143 if signal.SIGTERM in stopped else 130
     if code and not said.is_set():
         print(f"error: the {nproc} training processes stopped with an error (torchrun exit code {code}); their "

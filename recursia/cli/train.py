@@ -11,9 +11,8 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, Ti
 
 from recursia import config as C
 from recursia.build import make_task
-from recursia.cli.common import check_out_folder, pick_device
+from recursia.cli.common import check_out_folder, dataset_folder, pick_device
 from recursia.cli.launch import launch
-from recursia.data.cache import default_dataset
 from recursia.distributed import SINGLE, World, process_group, rank_device, world_from_env
 from recursia.errors import ConfigError
 from recursia.plots import plot_metrics
@@ -122,7 +121,7 @@ def train_command(
     if nproc > 1 and world_from_env().size == 1:
         cfg, out, _ = _plan(task, mixer, preset, config, out, steps, overrides, data, device, SINGLE)
         local_batch_size(cfg, World(0, nproc))  # a batch that does not split is refused before launching
-        _ensure_data(cfg, data, print)
+        dataset_folder(cfg, data)
         args = ["train", "--out", str(out), "--device", device, "--progress" if progress else "--no-progress"]
         for flag, value in (("--task", task), ("--mixer", mixer), ("--preset", preset), ("--config", config),
                             ("--steps", steps), ("--data", data)):
@@ -141,7 +140,7 @@ def train_command(
         say(f"preset: {cfg.preset}{note}")
         procs = f"; {world.size} processes" if world.size > 1 else ""
         say(f"task: {task_obj.describe()}; mixer: {cfg.model.mixer}; device: {device}{procs}; run: {out}")
-        data_dir = world.staged(lambda: _ensure_data(cfg, data, say))  # one build per cache
+        data_dir = world.staged(lambda: dataset_folder(cfg, data, log=say))  # one build per cache
         _train_with_progress(cfg, out, data_dir, device, progress and world.main, world)
     if not world.main:
         return
@@ -165,19 +164,10 @@ def _plan(task, mixer, preset, config, out, steps, overrides, data, device: str,
     if data is not None or cfg.data.path:  # recorded in full, so that eval and solve find the data from anywhere
         cfg.data.path = str(Path(data if data is not None else cfg.data.path).resolve())
     if out is None:
-        now = int(world.all_gather(torch.tensor([int(time.time())], device=device))[0])  # one folder for all
+        stamp = torch.tensor([int(time.time())], device=device if world.size > 1 else "cpu")
+        now = int(world.all_gather(stamp)[0])  # rank 0's time: one folder for every process
         out = Path("runs") / f"{cfg.task}-{cfg.model.mixer}-{time.strftime('%Y%m%d-%H%M%S', time.localtime(now))}"
     return cfg, out, False
-
-
-def _ensure_data(cfg: C.RunConfig, data: Path | None, log) -> Path:
-    """The dataset folder: ``--data``, the config's ``data.path``, or the task's default
-    dataset (built into the cache first if it is not there)."""
-    if data is not None:
-        return data
-    if cfg.data.path:
-        return Path(cfg.data.path)
-    return default_dataset(make_task(cfg.task, cfg.task_options), cfg.data, log=log)
 
 
 def _train_with_progress(cfg: C.RunConfig, out: Path, data_dir: Path, device: str, show: bool, world: World):

@@ -75,6 +75,7 @@ def model_metadata(cfg: RunConfig, model: RecursiveModel, num_puzzle_ids: int) -
         "vocab_size": str(model.vocab_size),
         "seq_len": str(model.seq_len),
         "num_puzzle_ids": str(num_puzzle_ids),
+        "parameters": str(model.num_parameters()),
     }
 
 

@@ -18,7 +18,6 @@ import torch
 
 from recursia.data.dataset import Split
 from recursia.data.sampler import EpochSampler
-from recursia.distributed import World
 from recursia.model import Carry
 
 
@@ -33,15 +32,14 @@ class CarryFeeder:
 
     Args:
         split: the training split; sampler: the seeded sampler over it (the same
-        seed and position in every process); world: the processes; local_batch: the
-        slots of this process; device: where the carry lives.
+        seed and position in every process); slots: this process's slots of the whole
+        carry (:meth:`recursia.distributed.World.share`); device: where the carry lives.
     """
 
-    def __init__(self, split: Split, sampler: EpochSampler, world: World, local_batch: int, device: torch.device):
-        self.split, self.sampler, self.world, self.device = split, sampler, world, device
+    def __init__(self, split: Split, sampler: EpochSampler, slots: range, device: torch.device):
+        self.split, self.sampler, self.slots, self.device = split, sampler, slots, device
         self.pids = split.example_puzzle_ids()  # (E,) puzzle identifier of every example
-        b, length = local_batch, split.inputs.shape[1]
-        self.lo = world.rank * b  # global index of this process's first slot
+        b, length = len(slots), split.inputs.shape[1]
         self.inputs = host_buffer((b, length), torch.long, device)  # (b, L) what each slot holds
         self.labels = host_buffer((b, length), torch.long, device)  # (b, L), -100 = ignored
         self.puzzle_ids = host_buffer((b,), torch.long, device)  # (b,)
@@ -61,8 +59,8 @@ class CarryFeeder:
         """
         slots = np.flatnonzero(halted)  # global indices of the halted slots, in order
         rows = self.sampler.take(len(slots))  # the global batch's new examples, slot by slot
-        mine = (slots >= self.lo) & (slots < self.lo + len(self.puzzle_ids))
-        local, rows = slots[mine] - self.lo, rows[mine]
+        mine = (slots >= self.slots.start) & (slots < self.slots.stop)
+        local, rows = slots[mine] - self.slots.start, rows[mine]
         if len(rows):
             self.inputs.numpy()[local] = self.split.inputs[rows]
             self.labels.numpy()[local] = self.split.torch_labels(rows)
@@ -89,7 +87,7 @@ class HostCopy:
             self._host = torch.empty(tensor.shape, dtype=tensor.dtype, pin_memory=True)
         self._host.copy_(tensor.detach(), non_blocking=True)
         self._event = torch.cuda.Event()
-        self._event.record()
+        self._event.record(torch.cuda.current_stream(tensor.device))  # the stream of the copy, on its GPU
 
     def get(self) -> np.ndarray:
         """The copied values (waits for the copy if it is still under way)."""

@@ -23,7 +23,7 @@ from __future__ import annotations
 import copy
 import json
 import time
-from contextlib import contextmanager, nullcontext
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -37,18 +37,18 @@ from recursia.data.dataset import find_split, read_task_split
 from recursia.data.sampler import EpochSampler
 from recursia.distributed import SINGLE, World
 from recursia.errors import CheckpointError, ConfigError, TrainingError, is_out_of_memory
-from recursia.infer import evaluate
+from recursia.infer import evaluate, forward_autocast
 from recursia.model import Carry, RecursiveModel
 from recursia.model.recursion import exploration_draws
-from recursia.plots import read_metrics
-from recursia.train.checkpoint import (METRICS_FILE, STATE_FILE, atomic_write_text, read_metadata, remove_stale_temp_files,
-                                       save_best, save_model, snapshot)
+from recursia.train.checkpoint import (METRICS_FILE, STATE_FILE, atomic_write_text, read_metadata,
+                                       remove_stale_temp_files, save_best, save_model, snapshot)
 from recursia.train.ema import EMA
 from recursia.train.feeder import CarryFeeder, HostCopy, host_buffer
 from recursia.train.losses import step_loss
-from recursia.train.metrics_log import MetricsLog
+from recursia.train.metrics_log import MetricsLog, read_metrics
 from recursia.train.optim import AdamATan2, SparseSignSGD, lr_at
 from recursia.train.state import TrainState, load_train_state, save_train_state
+from recursia.train.settings import training_settings
 from recursia.train.step_stats import StepStats
 from recursia.train.summary import format_summary, run_summary
 from recursia.train.stop import StopRequest
@@ -96,6 +96,8 @@ class Trainer:
     def __init__(self, cfg: RunConfig, run_dir: Path, data_dir: Path, device: str | torch.device = "cpu",
                  world: World = SINGLE):
         self.cfg, self.run_dir, self.device, self.world = cfg, Path(run_dir), torch.device(device), world
+        if self.device.type == "cuda":
+            torch.cuda.set_device(self.device)  # kernels, streams and events of this run on its GPU
         self.local_batch = local_batch_size(cfg, world)
         self.task = make_task(cfg.task, cfg.task_options)
         what = self.task.describe()
@@ -115,7 +117,7 @@ class Trainer:
                        if self.model.embed.puzzle is not None else None)
         self.ema = EMA(self.model, t.ema_rate) if t.ema else None
         self.sampler = EpochSampler(self.train_split, t.seed)
-        self.feeder = CarryFeeder(self.train_split, self.sampler, world, self.local_batch, self.device)
+        self.feeder = CarryFeeder(self.train_split, self.sampler, world.share(t.batch_size), self.device)
         self.explore_rng = torch.Generator().manual_seed(t.seed + 1)
         self.draws = (host_buffer((t.batch_size,), torch.float32, self.device),
                       host_buffer((t.batch_size,), torch.long, self.device))  # exploration draws of the global batch
@@ -133,13 +135,13 @@ class Trainer:
         if t.compile:
             torch._dynamo.config.suppress_errors = True  # no C++ compiler etc.: run eagerly
             self.forward = torch.compile(self.model)
-        bf16 = t.dtype == "bfloat16" or (t.dtype == "auto" and self.device.type == "cuda")
-        self.autocast = torch.autocast(self.device.type, dtype=torch.bfloat16) if bf16 else nullcontext()
+        self.autocast = forward_autocast(t.dtype, self.device)
 
     # --- checkpoints ------------------------------------------------------------------
     def _slots(self) -> slice:
         """This process's slots of the whole carry."""
-        return slice(self.world.rank * self.local_batch, (self.world.rank + 1) * self.local_batch)
+        share = self.world.share(self.cfg.train.batch_size)
+        return slice(share.start, share.stop)
 
     def _whole_carry(self) -> Carry | None:
         """The whole carry on rank 0 (every process's share gathered), ``None`` elsewhere."""
@@ -341,56 +343,9 @@ class Trainer:
         when there is no test split)."""
         if self.test_split is None:
             return {}
-        res = evaluate(self.eval_model(), self.task, self.test_split, limit, device=self.device, world=self.world)
+        with forward_autocast(self.cfg.train.dtype, self.device):
+            res = evaluate(self.eval_model(), self.task, self.test_split, limit, device=self.device, world=self.world)
         return {f"test_{k}": v for k, v in res.metrics.items()} | {"test_examples": res.examples}
-
-
-@contextmanager
-def deterministic_algorithms(enabled: bool):
-    """``torch.use_deterministic_algorithms(enabled)`` (warnings, not errors, for an op
-    without a deterministic kernel) for the duration, then the previous setting.
-
-    It makes compiled CPU kernels deterministic: without it inductor lowers the
-    embedding backward to a scatter-add whose float sums follow the threads' timing.
-    Uninitialised memory is not filled (it is never read), so eager speed is unchanged.
-    """
-    before = (torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled(),
-              torch.utils.deterministic.fill_uninitialized_memory)
-    torch.use_deterministic_algorithms(enabled, warn_only=True)
-    torch.utils.deterministic.fill_uninitialized_memory = False
-    try:
-        yield
-    finally:
-        torch.use_deterministic_algorithms(before[0], warn_only=before[1])
-        torch.utils.deterministic.fill_uninitialized_memory = before[2]
-
-
-@contextmanager
-def denormals_flushed(enabled: bool):
-    """Treat denormal floats as zero on the CPU for the duration (then as IEEE-754 says)."""
-    if enabled:
-        torch.set_flush_denormal(True)
-    try:
-        yield
-    finally:
-        if enabled:
-            torch.set_flush_denormal(False)
-
-
-def uses_determinism(cfg: RunConfig, device: str | torch.device) -> bool:
-    """Whether ``train.deterministic`` asks for deterministic algorithms on ``device``."""
-    wanted = cfg.train.deterministic
-    return torch.device(device).type == "cpu" if wanted == "auto" else bool(wanted)
-
-
-@contextmanager
-def training_settings(cfg: RunConfig, device: str | torch.device):
-    """The process-wide torch settings ``cfg`` trains under on ``device``, for the
-    duration: deterministic algorithms (``train.deterministic``) and, on the CPU,
-    flushed denormals (``train.flush_denormal``)."""
-    flush = cfg.train.flush_denormal and torch.device(device).type == "cpu"
-    with deterministic_algorithms(uses_determinism(cfg, device)), denormals_flushed(flush):
-        yield
 
 
 def train(cfg: RunConfig, run_dir: Path, data_dir: Path, device: str | torch.device = "cpu",
@@ -442,8 +397,8 @@ def out_of_memory_advice(cfg: RunConfig, world: World, device: str | torch.devic
     kept = (f"; its last checkpoint (step {trainer.last_saved}) is kept and resumes with --out {trainer.run_dir}"
             if trainer is not None and trainer.last_saved is not None else "")
     return (f"out of memory on {device} {where} with {b // w} training slots per process (train.batch_size {b} over "
-            f"{w} process{'es' if w > 1 else ''}): use fewer per process, e.g. --set train.batch_size={max(w, b // 2)} "
-            f"or more processes (several GPUs: --nproc N){kept}")
+            f"{w} process{'es' if w > 1 else ''}): use fewer per process, e.g. --set train.batch_size="
+            f"{w * max(1, b // w // 2)} or more processes (several GPUs: --nproc N){kept}")
 
 
 def _loop(trainer: Trainer, metrics: MetricsLog | None, on_step: Callable[[dict], None] | None,
@@ -457,7 +412,7 @@ def _loop(trainer: Trainer, metrics: MetricsLog | None, on_step: Callable[[dict]
     while trainer.step < t.steps:
         if trainer.stop_agreed():
             trainer.save()
-            log(f"{'interrupted' if trainer.stop.exception().__class__ is KeyboardInterrupt else 'terminated'}: "
+            log(f"{'interrupted' if isinstance(trainer.stop.exception(), KeyboardInterrupt) else 'terminated'}: "
                 f"saved step {trainer.step} to {trainer.run_dir}")
             raise trainer.stop.exception()
         record = trainer.train_step()
@@ -472,7 +427,6 @@ def _loop(trainer: Trainer, metrics: MetricsLog | None, on_step: Callable[[dict]
                        "steps_per_s": steps / took, "samples_per_s": steps * t.batch_size / took}
             if trainer.device.type == "cuda":  # the allocator's own count: no wait for the GPU
                 record["max_memory_gib"] = torch.cuda.max_memory_allocated(trainer.device) / 2**30
-            window = (now, step)
         if evaluated:
             record |= trainer.run_eval(t.eval_limit)
         if metrics and (logged or evaluated or "nonfinite_skipped" in record):
@@ -483,6 +437,8 @@ def _loop(trainer: Trainer, metrics: MetricsLog | None, on_step: Callable[[dict]
             trainer.save()
         if evaluated and world.main and "test_exact_acc" in record:
             save_best(trainer.run_dir, step, record)
+        if logged or evaluated:  # the next window's rate counts training, not this evaluation
+            window = (time.perf_counter(), step)
         last = record if len(record) > 1 else last
     trainer.save()
     final = trainer.run_eval(None if t.eval_limit is None else max(t.eval_limit, 1000))

@@ -1,4 +1,5 @@
-"""The run's metrics log: ``metrics.jsonl`` and, optionally, TensorBoard event files.
+"""The run's metrics log: ``metrics.jsonl`` and, optionally, TensorBoard event files;
+and reading it back (:func:`read_metrics`, :func:`series`).
 
 Every record is appended to ``run_dir/metrics.jsonl`` as one JSON line and flushed.
 With TensorBoard on, the numbers of a record that has a ``"step"`` are also written
@@ -21,6 +22,30 @@ from recursia.errors import ConfigError
 from recursia.train.checkpoint import METRICS_FILE
 
 TENSORBOARD_DIR = "tensorboard"
+
+
+def read_metrics(path: Path) -> list[dict]:
+    """The records of a metrics.jsonl (unparseable lines, e.g. from a kill, are skipped)."""
+    rows = []
+    for line in path.read_text().splitlines() if path.is_file() else []:
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return rows
+
+
+def series(rows: list[dict], key: str, positive: bool = False) -> tuple[list[int], list[float]]:
+    """(steps, values) of ``key`` over the records that have it with a finite number
+    (and > 0 when ``positive``), skipping the ``"summary": true`` record."""
+    steps, values = [], []
+    for r in rows:
+        v = r.get(key)
+        if r.get("summary") or "step" not in r or isinstance(v, bool) or not isinstance(v, (int, float)):
+            continue
+        if math.isfinite(v) and (v > 0 or not positive):
+            steps.append(r["step"]), values.append(float(v))
+    return steps, values
 
 
 def tensorboard_available() -> bool:

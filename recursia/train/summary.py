@@ -12,22 +12,17 @@ import json
 import math
 from pathlib import Path
 
-from safetensors import safe_open
 
-from recursia.plots import read_metrics, series
-from recursia.train.checkpoint import CONFIG_FILE, METRICS_FILE, MODEL_FILE, check_safetensors_file
+from recursia.train.checkpoint import CONFIG_FILE, METRICS_FILE, MODEL_FILE, read_metadata
+from recursia.train.metrics_log import read_metrics, series
 
-# Tensors of model.safetensors that are not trained by the optimizer: the puzzle-embedding
-# table (a buffer trained by its own sparse optimizer) and the initial states (buffers).
-NOT_PARAMETERS = frozenset({"embed.puzzle.weight", "y_init", "z_init"})
-
-
-def count_parameters(model_file: Path) -> int:
-    """Trainable parameters of a saved model, from the tensor shapes in the header of
-    ``model_file`` (no model is built); equals ``RecursiveModel.num_parameters()``."""
-    check_safetensors_file(model_file)
-    with safe_open(str(model_file), "pt") as f:
-        return sum(math.prod(f.get_slice(k).get_shape()) for k in f.keys() if k not in NOT_PARAMETERS)
+def _parameters(model_file: Path) -> int | None:
+    """The trainable parameter count recorded in a saved model's metadata (None without
+    the file, or for a model saved before the count was recorded)."""
+    if not model_file.is_file():
+        return None
+    count = read_metadata(model_file).get("parameters")
+    return int(count) if count is not None and count.isdigit() else None
 
 
 def _mean(values: list[float]) -> float | None:
@@ -54,7 +49,7 @@ def run_summary(run_dir: Path, wall_time_s: float | None = None) -> dict:
     best = max(range(len(accs)), key=lambda i: (accs[i], -steps[i]), default=None)
     summary = {
         "task": cfg.get("task"), "mixer": model.get("mixer"), "preset": cfg.get("preset"),
-        "parameters": count_parameters(model_path) if model_path.is_file() else None,
+        "parameters": _parameters(model_path),
         "steps": max((r["step"] for r in rows if isinstance(r.get("step"), int)), default=0),
         "wall_time_s": wall_time_s,
         "steps_per_s": _mean(series(rows, "steps_per_s")[1]),
