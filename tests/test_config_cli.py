@@ -10,24 +10,13 @@ from pathlib import Path
 import pytest
 
 from recursia import config as C
-from recursia.cli.app import main
 from recursia.cli.config import show_config
 from recursia.cli.train import resolve_config
+from tests.test_end_to_end import run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ["task_options.size=4", "train.compile=false", "model.hidden_size=16", "model.num_heads=2", "model.T=1",
         "model.n=1", "model.halt_max_steps=3", "train.batch_size=8", "train.eval_every=0"]
-
-
-def run_cli(capsys, *args: str) -> tuple[int, str, str]:
-    """Run ``recursia ARGS`` in-process; returns (exit code, stdout, stderr)."""
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as e:
-        code = e.code if isinstance(e.code, int) else 1
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def from_file(path: Path, device: str = "cpu") -> C.RunConfig:

@@ -12,17 +12,9 @@ from safetensors.torch import load_file
 
 from recursia.train.checkpoint import load_run
 from recursia.train.feeder import HostCopy
-from tests.test_end_to_end import TINY, exit_code
+from tests.test_end_to_end import TINY, data4, exit_code  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
-
-
-@pytest.fixture(scope="module")
-def data4(tmp_path_factory):
-    out = tmp_path_factory.mktemp("cuda-data")
-    assert exit_code("data", "build", "sudoku", "--out", str(out), "--size", "4", "--train-size", "48",
-                     "--test-size", "8", "--aug", "1", "--seed", "3") == 0
-    return out
 
 
 def train(data, run, device, *extra) -> dict[str, torch.Tensor]:

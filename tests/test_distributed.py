@@ -19,6 +19,7 @@ from safetensors import safe_open
 from safetensors.torch import load_file
 
 from tests.test_end_to_end import TINY, exit_code
+from tests.test_guards import wait_until_logged
 
 # a model whose every part moves visibly in a few steps (no warm-up, large learning rates)
 FAST = [*TINY, "--set", "train.warmup_steps=0", "--set", "train.lr=0.01", "--set", "train.puzzle_emb_lr=0.01",
@@ -157,10 +158,7 @@ def test_sigterm_stops_every_process_at_one_step_with_a_checkpoint(data_ids, tmp
                                                    "train.checkpoint_every=100000")]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.time() + 120
-        while not (run / "metrics.jsonl").is_file() or not (run / "metrics.jsonl").read_text().strip():
-            assert time.time() < deadline and proc.poll() is None, "training did not start"
-            time.sleep(0.2)
+        wait_until_logged(run, proc)
         assert not (run / "train_state.safetensors").exists()  # no periodic checkpoint yet
         proc.send_signal(signal.SIGTERM)  # as a scheduler would: to the command the user started
         out, err = proc.communicate(timeout=120)

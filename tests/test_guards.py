@@ -15,15 +15,7 @@ from safetensors.torch import load_file
 
 import recursia.train.loop as loop
 from recursia.train.checkpoint import load_run
-from tests.test_end_to_end import TINY, exit_code
-
-
-@pytest.fixture(scope="module")
-def data4(tmp_path_factory):
-    out = tmp_path_factory.mktemp("guard-data")
-    assert exit_code("data", "build", "sudoku", "--out", str(out), "--size", "4", "--train-size", "48",
-                     "--test-size", "8", "--aug", "1", "--seed", "3") == 0
-    return out
+from tests.test_end_to_end import TINY, data4, exit_code  # noqa: F401 (a fixture)
 
 
 def nan_from_step(monkeypatch, first_bad: int) -> None:
@@ -83,15 +75,20 @@ def test_nonfinite_step_is_skipped_when_asked(data4, tmp_path, monkeypatch, caps
     assert all(torch.isfinite(p).all() for p in loaded.model.parameters())
 
 
+def wait_until_logged(run, proc, seconds: float = 120) -> None:
+    """Wait until the training process ``proc`` has written its first metrics to ``run``."""
+    deadline = time.time() + seconds
+    while not (run / "metrics.jsonl").is_file() or not (run / "metrics.jsonl").read_text().strip():
+        assert time.time() < deadline and proc.poll() is None, "training did not start"
+        time.sleep(0.2)
+
+
 def test_sigterm_saves_a_checkpoint_and_exits_143(data4, tmp_path):
     run = tmp_path / "t"
     cmd = [sys.executable, "-m", "recursia", *train_args(data4, run, 1_000_000, "--set", "train.checkpoint_every=100000")]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.time() + 120
-        while not (run / "metrics.jsonl").is_file() or not (run / "metrics.jsonl").read_text().strip():
-            assert time.time() < deadline and proc.poll() is None, "training did not start"
-            time.sleep(0.2)
+        wait_until_logged(run, proc)
         assert not (run / "train_state.safetensors").exists()  # no periodic checkpoint yet
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=120)

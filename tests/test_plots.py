@@ -11,15 +11,14 @@ import pytest
 from PIL import Image
 
 from recursia.build import make_model, make_task
-from recursia.cli.app import main
 from recursia.cli.train import resolve_config
 from recursia.errors import CheckpointError, ConfigError
 from recursia.plots import plot_metrics, plot_runs, run_labels
-from recursia.train.metrics_log import read_metrics
 from recursia.train import metrics_log
 from recursia.train.checkpoint import save_model
-from recursia.train.metrics_log import MetricsLog
+from recursia.train.metrics_log import MetricsLog, read_metrics
 from recursia.train.summary import format_summary, run_summary
+from tests.test_end_to_end import run_cli
 
 FIGURES = ("loss.png", "accuracy.png", "halt_steps.png")
 NAN = math.nan
@@ -38,8 +37,6 @@ def eval_record(step: int, acc: float) -> dict:
     return {"step": step, "test_exact_acc": acc, "test_cell_acc": min(1.0, acc + 0.1), "test_exact_acc_halt": acc,
             "test_cell_acc_halt": acc, "test_steps_halt": 3.5, "test_examples": 20,
             "test_exact_acc_per_step": [acc / 2, acc]}
-
-
 
 
 def write_run(run: Path, records: list[dict], junk: bool = False) -> Path:
@@ -64,17 +61,6 @@ def assert_picture(path: Path) -> None:
         assert img.format == "PNG" and img.width > 0 and img.height > 0
         lo_hi = img.convert("L").getextrema()
         assert lo_hi[0] < lo_hi[1], f"{path} is a single colour"
-
-
-def run_cli(capsys, *args: str) -> tuple[int, str, str]:
-    """``recursia ARGS`` in-process: (exit code, stdout, stderr)."""
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as e:
-        code = e.code if isinstance(e.code, int) else 1
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_plot_one_run_default_out(tmp_path, capsys):
