@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import contextlib
-
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Literal
+from typing import Any, Callable, Iterator, Literal
 
 import numpy as np
 import torch
@@ -71,14 +70,13 @@ def run_steps(model: RecursiveModel, inputs: torch.Tensor, puzzle_ids: torch.Ten
     return Trace(torch.stack(preds), torch.stack(qs))
 
 
-def example_puzzle_ids(split: Split, rows: range) -> np.ndarray:
-    """(len(rows),) int64 puzzle identifier of the examples ``rows`` (a contiguous range),
-    found by binary search in the puzzle index, so no per-example array of the whole
-    split is made."""
-    index = np.asarray(split.puzzle_indices)  # (P+1,) strictly increasing example offsets (a view)
-    examples = np.arange(rows.start, rows.stop, dtype=index.dtype)  # index's dtype: searchsorted does not copy it
-    puzzles = np.searchsorted(index, examples, side="right") - 1  # (R,)
-    return np.asarray(split.puzzle_identifiers[puzzles], dtype=np.int64)
+def share_batches(split: Split, share: range, batch_size: int) -> Iterator[tuple[range, np.ndarray, np.ndarray]]:
+    """The examples ``share`` of ``split`` in batches of ``batch_size``: ``(rows, inputs
+    (B, L) int64, puzzle ids (B,) int64)``, each read from the memory-mapped arrays when
+    its turn comes."""
+    for start in range(share.start, share.stop, batch_size):
+        rows = range(start, min(start + batch_size, share.stop))
+        yield rows, np.asarray(split.inputs[rows.start:rows.stop]).astype(np.int64), split.example_puzzle_ids(rows)
 
 
 def compact(carry: Carry, keep: torch.Tensor) -> Carry:
@@ -140,12 +138,10 @@ def evaluate(model: RecursiveModel, task: Task, split: Split, limit: int | None 
     # the number of processes do not change them.
     sums = {k: torch.zeros(size, dtype=torch.float64, device=device) for k, size in sizes.items()
             if task.checks_answers or not k.startswith("valid")}
-    for start in range(share.start, share.stop, batch_size):
-        rows = range(start, min(start + batch_size, share.stop))
-        inputs_np = np.asarray(split.inputs[rows.start:rows.stop]).astype(np.int64)  # (B, L)
-        inputs = torch.from_numpy(inputs_np).to(device)
+    for rows, inputs_np, pids_np in share_batches(split, share, batch_size):
+        inputs = torch.from_numpy(inputs_np).to(device)  # (B, L)
         labels = torch.from_numpy(split.torch_labels(np.arange(rows.start, rows.stop))).to(device)  # (B, L)
-        pids = torch.from_numpy(example_puzzle_ids(split, rows)).to(device)  # (B,)
+        pids = torch.from_numpy(pids_np).to(device)  # (B,)
         if early:
             _early_batch(model, task, inputs_np, inputs, labels, pids, sums)
         else:

@@ -28,7 +28,7 @@ from recursia.data.augment import AugmentationRecord, compose_invert
 from recursia.data.dataset import Split
 from recursia.distributed import SINGLE, World
 from recursia.errors import DatasetError
-from recursia.infer import example_puzzle_ids, run_steps
+from recursia.infer import run_steps, share_batches
 from recursia.train.checkpoint import atomic_write_text
 from recursia.model import RecursiveModel
 from recursia.task import Task
@@ -62,11 +62,8 @@ def predict_split(model: RecursiveModel, split: Split, batch_size: int = 256,
     dtype = np.uint8 if model.vocab_size <= 256 else np.int64
     tokens = np.zeros((len(share), split.inputs.shape[1]), dtype=dtype)  # (E_r, L) this process's share
     confidence = np.zeros(len(share), dtype=np.float64)  # (E_r,)
-    for start in range(share.start, share.stop, batch_size):
-        rows = range(start, min(start + batch_size, share.stop))
-        inputs = torch.from_numpy(np.asarray(split.inputs[rows.start:rows.stop]).astype(np.int64)).to(device)  # (B, L)
-        pids = torch.from_numpy(example_puzzle_ids(split, rows)).to(device)  # (B,)
-        trace = run_steps(model, inputs, pids)
+    for rows, inputs, pids in share_batches(split, share, batch_size):  # (B, L), (B,)
+        trace = run_steps(model, torch.from_numpy(inputs).to(device), torch.from_numpy(pids).to(device))
         mine = slice(rows.start - share.start, rows.stop - share.start)
         tokens[mine] = trace.preds[-1].cpu().numpy()
         confidence[mine] = torch.sigmoid(trace.q_halt[-1]).double().cpu().numpy()

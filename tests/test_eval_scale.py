@@ -19,7 +19,7 @@ from PIL import Image
 
 from recursia.data.dataset import read_split
 from recursia.distributed import World
-from recursia.infer import evaluate, example_puzzle_ids, run_steps
+from recursia.infer import evaluate, run_steps
 from recursia.train.checkpoint import load_run
 from tests.test_end_to_end import TINY, exit_code, run_cli
 
@@ -55,7 +55,7 @@ def loaded(run, data):
 def _whole_split_trace(model, split):
     """The Trace of every test example in one batch (the reference the batched code must match)."""
     inputs = torch.from_numpy(np.asarray(split.inputs).astype(np.int64))
-    pids = torch.from_numpy(example_puzzle_ids(split, range(split.num_examples)))
+    pids = torch.from_numpy(split.example_puzzle_ids())
     return run_steps(model, inputs, pids)
 
 

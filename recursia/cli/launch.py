@@ -20,6 +20,7 @@ import subprocess
 import sys
 import threading
 
+from recursia.distributed import World, rank_device
 from recursia.errors import ConfigError
 
 
@@ -30,14 +31,13 @@ def torchrun_command(nproc: int, args: list[str]) -> list[str]:
 
 
 def check_gpus(nproc: int, device: str) -> None:
-    """ConfigError when ``nproc`` CUDA processes would not each have a GPU of this machine."""
+    """ConfigError when ``nproc`` CUDA processes would not each have a GPU of this machine
+    (or one GPU is named for all of them: :func:`recursia.distributed.rank_device`)."""
     if not device.startswith("cuda"):
         return
     import torch
 
-    if device != "cuda":
-        raise ConfigError(f"--device {device}: with --nproc use --device cuda (each process takes the GPU of its "
-                          f"local rank; choose GPUs with CUDA_VISIBLE_DEVICES)")
+    rank_device(device, World(0, nproc))
     if nproc > torch.cuda.device_count():
         raise ConfigError(f"--nproc {nproc}: this machine has {torch.cuda.device_count()} GPUs (one process per GPU)")
 

@@ -57,10 +57,14 @@ class Split:
         """Number of groups (original puzzles)."""
         return int(self.group_indices.shape[0] - 1)
 
-    def example_puzzle_ids(self) -> np.ndarray:
-        """(examples,) the puzzle identifier of each example."""
-        counts = np.diff(self.puzzle_indices)
-        return np.repeat(np.asarray(self.puzzle_identifiers), counts)
+    def example_puzzle_ids(self, rows: np.ndarray | range | None = None) -> np.ndarray:
+        """(R,) int64 puzzle identifier of the examples ``rows`` (default: every example),
+        found by binary search in ``puzzle_indices``: asking for a few rows makes no
+        per-example array of the whole split."""
+        index = np.asarray(self.puzzle_indices)  # (P+1,) example offsets, non-decreasing
+        examples = np.arange(self.num_examples) if rows is None else np.asarray(rows)
+        puzzles = np.searchsorted(index, examples.astype(index.dtype), side="right") - 1  # (R,)
+        return np.asarray(self.puzzle_identifiers[puzzles], dtype=np.int64)
 
     def torch_labels(self, rows: np.ndarray) -> np.ndarray:
         """Labels of ``rows`` as int64 with the ignore id mapped to -100."""

@@ -38,7 +38,6 @@ class CarryFeeder:
 
     def __init__(self, split: Split, sampler: EpochSampler, slots: range, device: torch.device):
         self.split, self.sampler, self.slots, self.device = split, sampler, slots, device
-        self.pids = split.example_puzzle_ids()  # (E,) puzzle identifier of every example
         b, length = len(slots), split.inputs.shape[1]
         self.inputs = host_buffer((b, length), torch.long, device)  # (b, L) what each slot holds
         self.labels = host_buffer((b, length), torch.long, device)  # (b, L), -100 = ignored
@@ -64,7 +63,7 @@ class CarryFeeder:
         if len(rows):
             self.inputs.numpy()[local] = self.split.inputs[rows]
             self.labels.numpy()[local] = self.split.torch_labels(rows)
-            self.puzzle_ids.numpy()[local] = self.pids[rows]
+            self.puzzle_ids.numpy()[local] = self.split.example_puzzle_ids(rows)
         return tuple(buf.to(self.device, non_blocking=True, copy=True)  # copy: the mirror changes next step
                      for buf in (self.inputs, self.labels, self.puzzle_ids))
 

@@ -99,6 +99,8 @@ class Trainer:
         if self.device.type == "cuda":
             torch.cuda.set_device(self.device)  # kernels, streams and events of this run on its GPU
         self.local_batch = local_batch_size(cfg, world)
+        share = world.share(cfg.train.batch_size)
+        self.slots = slice(share.start, share.stop)  # this process's slots of the whole carry
         self.task = make_task(cfg.task, cfg.task_options)
         what = self.task.describe()
         self.train_split = read_task_split(find_split(data_dir, "train"), self.task.seq_len, self.task.vocab_size, what)
@@ -117,7 +119,7 @@ class Trainer:
                        if self.model.embed.puzzle is not None else None)
         self.ema = EMA(self.model, t.ema_rate) if t.ema else None
         self.sampler = EpochSampler(self.train_split, t.seed)
-        self.feeder = CarryFeeder(self.train_split, self.sampler, world.share(t.batch_size), self.device)
+        self.feeder = CarryFeeder(self.train_split, self.sampler, share, self.device)
         self.explore_rng = torch.Generator().manual_seed(t.seed + 1)
         self.draws = (host_buffer((t.batch_size,), torch.float32, self.device),
                       host_buffer((t.batch_size,), torch.long, self.device))  # exploration draws of the global batch
@@ -138,11 +140,6 @@ class Trainer:
         self.autocast = forward_autocast(t.dtype, self.device)
 
     # --- checkpoints ------------------------------------------------------------------
-    def _slots(self) -> slice:
-        """This process's slots of the whole carry."""
-        share = self.world.share(self.cfg.train.batch_size)
-        return slice(share.start, share.stop)
-
     def _whole_carry(self) -> Carry | None:
         """The whole carry on rank 0 (every process's share gathered), ``None`` elsewhere."""
         parts = {k: self.world.gather_to_main(v.to(torch.uint8) if v.dtype == torch.bool else v)
@@ -190,7 +187,7 @@ class Trainer:
                         self.sampler.state(), self.explore_rng)
         load_train_state(self.run_dir, st)
         self.step = st.step
-        self.carry = Carry(**{k: v[self._slots()].to(self.device) for k, v in st.carry.tensors().items()})
+        self.carry = Carry(**{k: v[self.slots].to(self.device) for k, v in st.carry.tensors().items()})
         self.feeder.load(self.carry)
         self.mask = HostCopy(halting_mask(st.carry.halted.numpy(), self.world))
         self.sampler.load_state(st.sampler_state)
@@ -259,7 +256,7 @@ class Trainer:
         if self.cfg.model.halt_max_steps <= 1:
             return None
         exploration_draws(self.cfg.train.batch_size, self.cfg.model.halt_max_steps, self.explore_rng, self.draws)
-        return tuple(d[self._slots()] for d in self.draws)
+        return tuple(d[self.slots] for d in self.draws)
 
     def _share_halting(self) -> None:
         """Start sending the whole carry's halting mask, and whether this process was
@@ -323,7 +320,6 @@ class Trainer:
         self.optimizer.zero_grad(set_to_none=True)
         self.step += 1
         self.nonfinite_skipped += 1
-        self.first_bad.fill_(-1.0)
         return {"step": self.step, "nonfinite_skipped": self.nonfinite_skipped}
 
     def read_stats(self) -> dict:
@@ -407,14 +403,15 @@ def _loop(trainer: Trainer, metrics: MetricsLog | None, on_step: Callable[[dict]
     (``metrics``: rank 0's log; ``None`` in the other processes)."""
     t, world = trainer.cfg.train, trainer.world
     last: dict = {}
-    window = (time.perf_counter(), trainer.step)
-    start = window
+    start = time.perf_counter()
+    window = (start, trainer.step)
     while trainer.step < t.steps:
         if trainer.stop_agreed():
             trainer.save()
-            log(f"{'interrupted' if isinstance(trainer.stop.exception(), KeyboardInterrupt) else 'terminated'}: "
-                f"saved step {trainer.step} to {trainer.run_dir}")
-            raise trainer.stop.exception()
+            stop = trainer.stop.exception()
+            log(f"{'interrupted' if isinstance(stop, KeyboardInterrupt) else 'terminated'}: saved step "
+                f"{trainer.step} to {trainer.run_dir}")
+            raise stop
         record = trainer.train_step()
         step = record["step"]
         logged = step % t.log_every == 0 or step == t.steps
@@ -446,7 +443,7 @@ def _loop(trainer: Trainer, metrics: MetricsLog | None, on_step: Callable[[dict]
         if final:
             metrics.write({"step": trainer.step, "final": True} | final)
             save_best(trainer.run_dir, trainer.step, final)
-        summary = run_summary(trainer.run_dir, time.perf_counter() - start[0])
+        summary = run_summary(trainer.run_dir, time.perf_counter() - start)
         metrics.write({"step": trainer.step, "summary": True} | summary)
         log(format_summary(summary))
     return TrainResult(trainer.run_dir, trainer.step, last, final)

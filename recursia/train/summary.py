@@ -12,9 +12,9 @@ import json
 import math
 from pathlib import Path
 
-
 from recursia.train.checkpoint import CONFIG_FILE, METRICS_FILE, MODEL_FILE, read_metadata
 from recursia.train.metrics_log import read_metrics, series
+
 
 def _parameters(model_file: Path) -> int | None:
     """The trainable parameter count recorded in a saved model's metadata (None without
