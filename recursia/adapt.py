@@ -101,7 +101,7 @@ def adapt(model: RecursiveModel, cfg: RunConfig, data: AdaptationSet, steps: int
             rows = torch.randint(len(inputs), (batch,), generator=rng).to(device)  # (B,) refills of halted slots
             carry = model.refill(carry, inputs[rows], labels[rows], pids[rows])
             carry, out = model(carry)
-            res = step_loss(out.logits, carry.labels, out.q_halt, t.loss)
+            res = step_loss(out.logits, carry.labels, None if model.cfg.act == "none" else out.q_halt, t.loss)
             (res.loss / batch).backward()
             if optimizer is not None:
                 for group in optimizer.param_groups:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from recursia.errors import ConfigError
 from recursia.jsonfile import read_json_object, read_text
@@ -24,17 +24,28 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+LATENTS = re.compile(r"^(yz|single_z|multi_z:(\d+))$")
+# old field name -> (new field, value for True, value for False); old run directories use them
+ALIASES = {"separate_nets": ("net", "separate", "shared"), "one_step_grad": ("gradient", "one_step", "full"),
+           "act_continue": ("act", "halt_continue", "halt")}
+
+
 class ModelConfig(_Strict):
-    """The network and the recursion (DESIGN.md section 4).
+    """The network and the recursion (DESIGN.md section 4; every switch in docs/engine.md).
 
     ``T``/``n`` are the official ``H_cycles``/``L_cycles``; ``halt_max_steps`` is N_sup.
-    HRM is ``separate_nets=True, one_step_grad=True, act_continue=True, n_layers=4``.
+    TRM is the default. HRM (the ``hrm`` presets) is ``net: separate, gradient: one_step,
+    act: halt_continue``, 4 layers in each net, T 2, n 2, attention with RoPE and one
+    prefix position. The old boolean keys ``separate_nets``, ``one_step_grad`` and
+    ``act_continue`` are still read (and win over the new key when both are given).
     """
 
     mixer: str = "mlp"
     mixer_options: dict[str, Any] = Field(default_factory=dict)
     hidden_size: int = Field(512, gt=0)
-    n_layers: int = Field(2, gt=0)
+    n_layers: int = Field(2, gt=0, description="blocks of the net (of the z-net with net: separate)")
+    n_layers_y: int | None = Field(None, gt=0, description="blocks of the y-net with net: separate "
+                                                            "(None = n_layers; official HRM H_layers)")
     expansion: float = Field(4.0, gt=0)
     num_heads: int = Field(8, gt=0)
     T: int = Field(3, ge=1, description="cycles per supervision step (official H_cycles)")
@@ -46,9 +57,60 @@ class ModelConfig(_Strict):
     swiglu_multiple: int = Field(256, ge=1, description="SwiGLU inner width rounded up to this (official 256)")
     halt_max_steps: int = Field(16, ge=1, description="N_sup: supervision steps per example")
     halt_exploration_prob: float = Field(0.1, ge=0, le=1)
-    separate_nets: bool = Field(False, description="HRM: a z-net and a y-net instead of one shared net")
-    one_step_grad: bool = Field(False, description="HRM: gradient only through the last z and y update")
-    act_continue: bool = Field(False, description="HRM: Q-learning halting with a continue logit")
+    net: Literal["shared", "separate"] = Field(
+        "shared", description="one net for the z- and y-updates (TRM) or a z-net and a y-net (HRM f_L, f_H)")
+    gradient: Literal["full", "one_step"] = Field(
+        "full", description="gradient through the last cycle (TRM) or only the last z- and y-update (HRM)")
+    act: Literal["halt", "halt_continue", "none"] = Field(
+        "halt", description="halting: learned q_halt > 0 (TRM), Q-learning with a continue logit and its "
+                            "bootstrapped target (HRM; a second forward per step), or none (always N_sup)")
+    latents: str = Field("yz", description="yz (answer y and latent z, TRM), single_z (one state), or "
+                                           "multi_z:K (y and K latent states, 2 <= K <= n)")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _read_aliases(cls, data: Any) -> Any:
+        """Translate the old boolean switches into the named ones."""
+        if isinstance(data, dict) and any(k in data for k in ALIASES):
+            data = dict(data)
+            for old, (new, yes, no) in ALIASES.items():
+                if old in data:
+                    value = data.pop(old)
+                    data[new] = (yes if value else no) if isinstance(value, bool) else value
+        return data
+
+    @model_validator(mode="after")
+    def _check_switches(self) -> "ModelConfig":
+        """Settings that only make sense together."""
+        match = LATENTS.match(self.latents)
+        if match is None:
+            raise ValueError(f"latents: expected yz, single_z or multi_z:K, got {self.latents!r}")
+        if match.group(2) is not None and not 2 <= int(match.group(2)) <= self.n:
+            raise ValueError(f"latents: multi_z:K needs 2 <= K <= n ({self.n}), got {self.latents!r}")
+        if self.n_layers_y is not None and self.net != "separate":
+            raise ValueError("n_layers_y: only with net: separate (the shared net has n_layers blocks)")
+        return self
+
+    @property
+    def num_latents(self) -> int:
+        """Latent states besides y: 1 (yz), 0 (single_z) or K (multi_z:K)."""
+        match = LATENTS.match(self.latents)
+        return int(match.group(2)) if match.group(2) else int(self.latents == "yz")
+
+    @property
+    def y_layers(self) -> int:
+        """Blocks of the net that updates y."""
+        return self.n_layers_y or self.n_layers
+
+    def effective_depth(self) -> int:
+        """Layers applied per supervision step: T (n z-updates + 1 y-update) x layers
+        (the paper's 'effective depth'; with two nets each update counts its own net)."""
+        return self.T * (self.n * self.n_layers + self.y_layers)
+
+    def forward_passes(self) -> int:
+        """Forward passes of the model per training step: 2 with the Q-learning target
+        (``act: halt_continue`` runs the next step once more for it), else 1."""
+        return 2 if self.act == "halt_continue" else 1
 
 
 class TrainConfig(_Strict):
@@ -136,7 +198,7 @@ def format_validation_error(err: ValidationError, where: str) -> str:
     parts = []
     for e in err.errors():
         loc = ".".join(str(x) for x in e["loc"]) or "(top)"
-        msg = "unknown key" if e["type"] == "extra_forbidden" else e["msg"]
+        msg = "unknown key" if e["type"] == "extra_forbidden" else e["msg"].removeprefix("Value error, ")
         parts.append(f"{loc}: {msg}")
     return f"{where}: " + "; ".join(parts)
 

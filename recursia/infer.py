@@ -19,12 +19,6 @@ from recursia.model.recursion import Carry
 from recursia.task import Task
 
 
-def halts(q_halt: torch.Tensor) -> torch.Tensor:
-    """The learned-halt rule, elementwise: a step's halting logit ``q_halt > 0`` asks to
-    stop there (at N_sup every example stops anyway)."""
-    return q_halt > 0
-
-
 def forward_autocast(dtype: str, device: str | torch.device) -> contextlib.AbstractContextManager:
     """The precision the model runs in (``train.dtype``): ``auto`` is bfloat16 autocast on
     CUDA (as the official code) and float32 on the CPU; ``bfloat16``/``float32`` force one.
@@ -37,15 +31,16 @@ def forward_autocast(dtype: str, device: str | torch.device) -> contextlib.Abstr
 
 @dataclass
 class Trace:
-    """All supervision steps of a batch: preds (N, B, L) int64, q_halt (N, B) float."""
+    """All supervision steps of a batch: preds (N, B, L) int64, q_halt (N, B) float, wants
+    (N, B) bool (the step asks to halt: :meth:`RecursiveModel.wants_halt`)."""
 
     preds: torch.Tensor
     q_halt: torch.Tensor
+    wants: torch.Tensor
 
     def halt_step(self) -> torch.Tensor:
-        """(B,) 1-based step of the learned halt: first step that :func:`halts`, else the last."""
-        n = self.q_halt.shape[0]
-        wants = halts(self.q_halt)  # (N, B)
+        """(B,) 1-based step of the learned halt: the first step that wants it, else the last."""
+        n, wants = self.q_halt.shape[0], self.wants  # wants (N, B)
         first = torch.where(wants.any(0), wants.float().argmax(0), torch.full_like(wants[0], n - 1, dtype=torch.long))
         return first.long() + 1
 
@@ -62,12 +57,13 @@ def run_steps(model: RecursiveModel, inputs: torch.Tensor, puzzle_ids: torch.Ten
     n = max_steps or model.cfg.halt_max_steps
     carry = model.initial_carry(inputs.shape[0], inputs.device)
     carry = model.refill(carry, inputs, None, puzzle_ids)
-    preds, qs = [], []
+    preds, qs, wants = [], [], []
     for _ in range(n):
         carry, out = model(carry)
         preds.append(out.logits.argmax(-1))
         qs.append(out.q_halt.float())
-    return Trace(torch.stack(preds), torch.stack(qs))
+        wants.append(model.wants_halt(out))
+    return Trace(torch.stack(preds), torch.stack(qs), torch.stack(wants))
 
 
 def share_batches(split: Split, share: range, batch_size: int) -> Iterator[tuple[range, np.ndarray, np.ndarray]]:
@@ -189,14 +185,14 @@ def _full_batch(model: RecursiveModel, task: Task, inputs_np: np.ndarray, inputs
 
 def _early_batch(model: RecursiveModel, task: Task, inputs_np: np.ndarray, inputs: torch.Tensor,
                  labels: torch.Tensor, pids: torch.Tensor, sums: dict[str, torch.Tensor]) -> None:
-    """Add one batch to the halting sums, running each row only until it :func:`halts`
+    """Add one batch to the halting sums, running each row only until it wants to halt
     (or N_sup): after every step the rows that stopped are scored and dropped from the carry."""
     n = model.cfg.halt_max_steps
     carry = model.refill(model.initial_carry(inputs.shape[0], inputs.device), inputs, None, pids)
     rows = torch.arange(inputs.shape[0], device=inputs.device)  # (b,) batch row of each carry slot
     for step in range(1, n + 1):
         carry, out = model(carry)
-        stop = halts(out.q_halt) | (step == n)  # (b,)
+        stop = model.wants_halt(out) | (step == n)  # (b,)
         if stop.any():
             done = rows[stop]  # (h,)
             preds = out.logits.argmax(-1)[stop]  # (h, L)
@@ -258,7 +254,7 @@ def solve(model: RecursiveModel, task: Task, inputs: np.ndarray, puzzle_id: int 
     answer = trace.preds[step - 1, 0].cpu().numpy()
     conf = torch.sigmoid(trace.q_halt[:, 0]).cpu().numpy()
     return Solution(
-        inputs=inputs, answer=answer, steps=step, halted=bool(halts(trace.q_halt[step - 1, 0])),
+        inputs=inputs, answer=answer, steps=step, halted=bool(trace.wants[step - 1, 0]),
         halt_confidence=float(conf[step - 1]), valid=bool(task.check(inputs, answer)),
         trace=[(trace.preds[i, 0].cpu().numpy(), float(conf[i])) for i in range(len(conf))],
     )

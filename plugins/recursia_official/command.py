@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import torch
 import typer
 
 from recursia import config as C
@@ -11,9 +12,10 @@ from recursia.build import make_model, make_task
 from recursia.cli.common import check_out_folder
 from recursia.errors import CheckpointError, ConfigError
 from recursia.plugins import get_registry
-from recursia.train.checkpoint import STATE_FILE, load_state, save_model
+from recursia.model import RecursiveModel
+from recursia.train.checkpoint import STATE_FILE, load_run, load_state, save_model
 from recursia_official.convert import convert_state_dict, load_arch_config, model_config_from_official, \
-    read_official_checkpoint
+    official_parameter_count, read_official_checkpoint
 
 app = typer.Typer(no_args_is_help=True, help="Import checkpoints from other implementations.")
 
@@ -44,6 +46,31 @@ def official_int(arch: dict, key: str, default: int, where: Path, low: int = 0) 
     return number
 
 
+def forward_check(model: RecursiveModel, out: Path, seed: int = 0) -> str:
+    """Run one supervision step on a few seeded random token rows in ``model`` and in the
+    model reloaded from run directory ``out``; CheckpointError unless the outputs are
+    finite and identical. Returns the line to print."""
+    gen = torch.Generator().manual_seed(seed)
+    rows = min(4, model.embed.puzzle.weight.shape[0] if model.embed.puzzle is not None else 4) or 1
+    inputs = torch.randint(model.vocab_size, (rows, model.seq_len), generator=gen)  # (R, L)
+    pids = torch.arange(rows) % (model.embed.puzzle.weight.shape[0] if model.embed.puzzle is not None else 1)
+    reloaded = load_run(out).model
+    outs = []
+    for m in (model, reloaded):
+        m.eval()
+        with torch.inference_mode():
+            carry = m.refill(m.initial_carry(rows), inputs, None, pids)
+            outs.append(m(carry)[1])
+    a, b = outs
+    if not all(torch.isfinite(t).all() for t in (a.logits, a.q_halt, a.q_continue)):
+        raise CheckpointError(f"{out}: forward check failed: the converted model gives non-finite outputs")
+    if not (torch.equal(a.logits, b.logits) and torch.equal(a.q_halt, b.q_halt)):
+        raise CheckpointError(f"{out}: forward check failed: the written run gives other outputs than the "
+                              f"converted weights")
+    return (f"forward check: {rows} random puzzles x 1 step: outputs finite, and the written run reproduces them "
+            f"exactly (logits {tuple(a.logits.shape)})")
+
+
 @app.command("official")
 def official_command(
     checkpoint: Path = typer.Argument(..., help="official checkpoint (torch.save state dict or .safetensors)"),
@@ -52,14 +79,16 @@ def official_command(
     task: str = typer.Option(None, help="task name (default: guessed from vocab and seq_len)"),
     options: list[str] = typer.Option([], "--set", help="task option, e.g. --set size=9"),
 ) -> None:
-    """Convert an official TinyRecursiveModels checkpoint into a recursia run directory."""
+    """Convert an official TinyRecursiveModels (TRM) or HRM checkpoint into a recursia run
+    directory, then check it: parameter counts, and one forward step of the written run."""
     check_out_folder(out)
     if (out / STATE_FILE).is_file():
         raise CheckpointError(f"--out {out} holds a training run ({STATE_FILE}); write the conversion to "
                               f"another folder")
     arch = load_arch_config(arch_config)
-    model_cfg = model_config_from_official(arch, str(arch_config))
-    state = convert_state_dict(read_official_checkpoint(checkpoint), model_cfg.separate_nets)
+    official = read_official_checkpoint(checkpoint)
+    model_cfg = model_config_from_official(arch, str(arch_config), official)
+    state = convert_state_dict(official, model_cfg.net == "separate")
     if "embed.tokens.weight" not in state:
         raise CheckpointError(f"{checkpoint}: no token embedding (inner.embed_tokens.embedding_weight) found")
     vocab = official_int(arch, "vocab_size", state["embed.tokens.weight"].shape[0], arch_config, low=1)
@@ -69,9 +98,20 @@ def official_command(
         opts = C.deep_merge(opts, C.parse_override(item))
     name = task or _guess_task(vocab, seq_len or -1)
     task_obj = make_task(name, opts)
+    if seq_len is not None and seq_len != task_obj.seq_len:
+        raise ConfigError(f"{arch_config}: seq_len {seq_len} does not fit task {task_obj.describe()} "
+                          f"(sequence length {task_obj.seq_len}); pass the task options that give it, e.g. --set")
     cfg = C.validate({"task": name, "task_options": opts, "preset": None, "model": model_cfg.model_dump()})
     num_ids = state["embed.puzzle.weight"].shape[0] if "embed.puzzle.weight" in state else 1
     model = make_model(cfg, task_obj, num_ids)
     load_state(model, state, str(checkpoint))
+    theirs, ours = official_parameter_count(official), model.num_parameters()
+    if theirs != ours:
+        raise CheckpointError(f"{checkpoint}: {theirs:,} trainable values in the checkpoint, but the converted model "
+                              f"has {ours:,} parameters")
     save_model(out, cfg, model)
-    print(f"wrote {out} ({task_obj.describe()}, mixer {cfg.model.mixer}, {model.num_parameters():,} parameters)")
+    kind = "HRM" if model_cfg.net == "separate" else "TRM"
+    print(f"wrote {out} ({kind}, {task_obj.describe()}, mixer {cfg.model.mixer}, prefix {model.prefix_len}, "
+          f"{model.num_parameters():,} parameters)")
+    print(f"parameter check: {theirs:,} trainable values in the checkpoint = {ours:,} parameters of the model")
+    print(forward_check(model, out))

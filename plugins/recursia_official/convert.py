@@ -66,6 +66,17 @@ def convert_state_dict(state: dict[str, torch.Tensor], separate_nets: bool = Fal
     return out
 
 
+# buffers of the official models: in the state dict, but not trained by the dense optimizer
+_BUFFERS = ("inner.puzzle_emb.weights", "inner.H_init", "inner.L_init")
+
+
+def official_parameter_count(state: dict[str, torch.Tensor]) -> int:
+    """Trainable values in an official state dict (everything but the puzzle-embedding
+    table and the initial states, which the official models keep as buffers)."""
+    return sum(v.numel() for k, v in state.items()
+               if convert_key(k, True) is not None and strip_prefixes(k) not in _BUFFERS)
+
+
 def load_arch_config(path: str | Path) -> dict:
     """The official arch config from a JSON/YAML file: top level, ``arch:`` or ``config_dict:``."""
     data = load_file(path)
@@ -77,39 +88,80 @@ def load_arch_config(path: str | Path) -> dict:
     return data
 
 
-# recursia ModelConfig field <- official arch-config key (and its default there)
+def official_kind(arch: dict, state: dict[str, torch.Tensor] | None = None, where: str = "arch config") -> str:
+    """``"hrm"`` or ``"trm"``: which official code an arch config (and its checkpoint)
+    belongs to. The checkpoint decides when given (only HRM has ``inner.H_level``); else
+    the config's ``name`` (``hrm.hrm_act_v1@...``, ``recursive_reasoning.trm@...``), else
+    ``H_layers`` > 0. ConfigError when the config and the checkpoint disagree."""
+    name = str(arch.get("name", "")).lower()
+    named = "hrm" if "hrm" in name else "trm" if "trm" in name else None
+    if state is not None:
+        found = "hrm" if any(strip_prefixes(k).startswith("inner.H_level.") for k in state) else "trm"
+        if named is not None and named != found:
+            raise ConfigError(f"{where}: name {arch.get('name')!r} is a {named.upper()} config, but the checkpoint "
+                              f"is {found.upper()}'s ({'has' if found == 'hrm' else 'has no'} inner.H_level weights)")
+        return found
+    return named or ("hrm" if _truthy_int(arch.get("H_layers", 0)) else "trm")
+
+
+# recursia ModelConfig field <- official arch-config key and its default there (None: required)
 OFFICIAL_FIELDS = {
     "hidden_size": ("hidden_size", None), "n_layers": ("L_layers", 2), "expansion": ("expansion", 4),
     "num_heads": ("num_heads", 8), "T": ("H_cycles", 3), "n": ("L_cycles", 6),
-    "puzzle_emb_ndim": ("puzzle_emb_ndim", None), "puzzle_emb_len": ("puzzle_emb_len", 16),
+    "puzzle_emb_ndim": ("puzzle_emb_ndim", 0), "puzzle_emb_len": ("puzzle_emb_len", 16),
     "rms_norm_eps": ("rms_norm_eps", 1e-5), "rope_theta": ("rope_theta", 10000.0),
     "halt_max_steps": ("halt_max_steps", 16), "halt_exploration_prob": ("halt_exploration_prob", 0.1),
 }
+HRM_FIELDS = {**OFFICIAL_FIELDS, "n_layers": ("L_layers", None), "n_layers_y": ("H_layers", None),
+              "T": ("H_cycles", None), "n": ("L_cycles", None)}
 
 
-def model_config_from_official(arch: dict, where: str = "arch config") -> ModelConfig:
-    """The recursia ModelConfig equivalent to an official TRM/HRM arch config.
+def model_config_from_official(arch: dict, where: str = "arch config",
+                               state: dict[str, torch.Tensor] | None = None) -> ModelConfig:
+    """The recursia ModelConfig equivalent to an official TRM/HRM arch config (and its
+    checkpoint ``state``, which decides TRM or HRM and gives the puzzle-embedding width
+    when the config omits it).
 
+    Each code's own prefix rule: TRM uses ``puzzle_emb_len`` (default 16; 0 means
+    ceil(puzzle_emb_ndim / hidden_size)); HRM has no such key and always uses the ceil.
+    HRM's two nets keep their own layer counts (``L_layers``, ``H_layers``).
     ConfigError naming the official key (``where: H_cycles: ...``) for a value that is
     no valid setting, all of them at once.
     """
-    hrm = "hrm" in str(arch.get("name", "")).lower() or _truthy_int(arch.get("H_layers", 0))
-    attention = not arch.get("mlp_t", False)
-    values = {field: arch.get(key, default) for field, (key, default) in OFFICIAL_FIELDS.items()}
-    if values["puzzle_emb_ndim"] is None:
-        values["puzzle_emb_ndim"] = values["hidden_size"]
-    values.update(
-        mixer="attention" if attention else "mlp",
-        mixer_options={"rope": arch.get("pos_encodings", "rope") == "rope"} if attention else {},
-        separate_nets=hrm, one_step_grad=hrm, act_continue=hrm or not arch.get("no_ACT_continue", True),
-    )
+    kind = official_kind(arch, state, where)
+    fields = HRM_FIELDS if kind == "hrm" else OFFICIAL_FIELDS
+    missing = [key for key, default in fields.values() if default is None and key not in arch]
+    if missing:
+        raise ConfigError(f"{where}: {', '.join(missing)}: required by the official {kind.upper()} config, missing")
+    values = {field: arch.get(key, default) for field, (key, default) in fields.items()}
+    table = next((v for k, v in (state or {}).items() if strip_prefixes(k) == "inner.puzzle_emb.weights"), None)
+    if "puzzle_emb_ndim" not in arch and table is not None:
+        values["puzzle_emb_ndim"] = table.shape[-1]
+    if kind == "hrm" or values["puzzle_emb_len"] == 0:
+        values["puzzle_emb_len"] = None  # ceil(puzzle_emb_ndim / hidden_size)
+    positions = arch.get("pos_encodings", "rope")
+    allowed = ("rope", "learned") if kind == "hrm" else ("rope", "learned", "none")
+    if positions not in allowed:
+        raise ConfigError(f"{where}: pos_encodings: {positions!r} is not an official {kind.upper()} setting "
+                          f"({', '.join(allowed)})")
+    if positions == "learned":
+        raise ConfigError(f"{where}: pos_encodings: 'learned' (a learned position table) is not supported by "
+                          f"recursia; only 'rope'{'' if kind == 'hrm' else ' and none'}")
+    attention = kind == "hrm" or not arch.get("mlp_t", False)
+    values.update(mixer="attention" if attention else "mlp",
+                  mixer_options={"rope": positions == "rope"} if attention else {})
+    if kind == "hrm":
+        values.update(net="separate", gradient="one_step", act="halt_continue")
+    else:
+        values.pop("n_layers_y", None)
+        values["act"] = "halt" if arch.get("no_ACT_continue", True) else "halt_continue"
     try:
         return ModelConfig.model_validate(values)
     except ValidationError as e:
         problems = []
         for err in e.errors():
             field = str(err["loc"][0]) if err["loc"] else "(top)"
-            problems.append(f"{OFFICIAL_FIELDS.get(field, (field,))[0]}: {err['msg']} (got {err.get('input')!r})")
+            problems.append(f"{fields.get(field, (field,))[0]}: {err['msg']} (got {err.get('input')!r})")
         raise ConfigError(f"{where}: " + "; ".join(problems)) from None
 
 

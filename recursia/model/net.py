@@ -30,13 +30,14 @@ class Block(nn.Module):
 class ReasoningNet(nn.Module):
     """``f(h, inj)``: add the injection, then apply the blocks in order."""
 
-    def __init__(self, cfg: ModelConfig, seq_len: int, mixer_factory: Callable):
+    def __init__(self, cfg: ModelConfig, seq_len: int, mixer_factory: Callable, n_layers: int):
         super().__init__()
-        self.layers = nn.ModuleList(Block(cfg, seq_len, mixer_factory) for _ in range(cfg.n_layers))
+        self.layers = nn.ModuleList(Block(cfg, seq_len, mixer_factory) for _ in range(n_layers))
 
-    def forward(self, h: torch.Tensor, injection: torch.Tensor) -> torch.Tensor:
-        """h, injection (B, S, D) -> (B, S, D)."""
-        h = h + injection
+    def forward(self, h: torch.Tensor, injection: torch.Tensor | None) -> torch.Tensor:
+        """h, injection (B, S, D) -> (B, S, D) (no injection: the blocks on h alone)."""
+        if injection is not None:
+            h = h + injection
         for layer in self.layers:
             h = layer(h)
         return h

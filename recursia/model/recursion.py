@@ -1,10 +1,16 @@
-"""The recursion engine: TRM, and HRM as a configuration of it (DESIGN.md section 4).
+"""The recursion engine: TRM, and HRM and the paper's ablations as configurations of it
+(DESIGN.md section 4; the switches in docs/engine.md).
 
 State names follow the TRM paper: ``y`` is the answer state (official ``z_H``), ``z``
 the latent reasoning state (official ``z_L``). One supervision step runs ``T`` cycles
 of ``n`` z-updates ``z = f(z + y + x)`` and one y-update ``y = f(y + z)``; gradients
-flow through the last cycle only (TRM) or through the last z- and y-update only
-(``one_step_grad``, HRM). The carry holds the states and the data of every slot.
+flow through the last cycle only (``gradient: full``, TRM) or through the last z- and
+y-update only (``one_step``, HRM). ``net: separate`` gives the y-updates their own net
+(HRM's f_H). ``latents`` changes what is carried: ``single_z`` keeps one state (the
+z-updates are ``y = f(y + x)``, the y-update ``y = f(y)``), ``multi_z:K`` keeps K latent
+states, the j-th z-update of a cycle writing ``z_k`` (k = j mod K) as
+``z_k = f(z_k + y + x + z_{k-1})`` (no ``z_{k-1}`` term for k = 0) and the y-update
+reading their sum. The carry holds the states and the data of every slot.
 """
 
 from __future__ import annotations
@@ -27,7 +33,8 @@ from recursia.model.net import ReasoningNet
 class Carry:
     """Per-slot state carried across supervision steps.
 
-    y, z: (B, S, D) answer and latent states; steps: (B,) int32 steps taken;
+    y: (B, S, D) answer state; z: (B, S, D) latent state (``latents: yz``) or (B, K, S, D)
+    (K latent states; K = 0 for ``single_z``); steps: (B,) int32 steps taken;
     halted: (B,) bool; inputs, labels: (B, L) int64 (labels -100 = ignored);
     puzzle_ids: (B,) int64.
     """
@@ -89,8 +96,14 @@ class RecursiveModel(nn.Module):
         self.vocab_size, self.seq_len, self.prefix_len = vocab_size, seq_len, prefix
         self.total_len = prefix + seq_len
         self.embed = InputEmbedding(vocab_size, d, num_puzzle_ids, ndim, prefix)
-        self.net = ReasoningNet(cfg, self.total_len, mixer_factory)
-        self.net_y = ReasoningNet(cfg, self.total_len, mixer_factory) if cfg.separate_nets else None
+        self.net = ReasoningNet(cfg, self.total_len, mixer_factory, cfg.n_layers)
+        self.net_y = ReasoningNet(cfg, self.total_len, mixer_factory, cfg.y_layers) if cfg.net == "separate" else None
+        # one supervision step as a list of updates: latent index k (a z-update; -1 = the
+        # single_z state update) or None (a y-update); the last `grad_updates` carry gradient
+        k = cfg.num_latents
+        cycle = [(j % k if k else -1) for j in range(cfg.n)] + [None]
+        self.schedule = cycle * cfg.T
+        self.grad_updates = 2 if cfg.gradient == "one_step" else len(cycle)
         self.lm_head = linear(d, vocab_size)
         self.q_head = linear(d, 2, bias=True)  # [q_halt, q_continue]
         with torch.no_grad():
@@ -100,37 +113,36 @@ class RecursiveModel(nn.Module):
         self.register_buffer("z_init", trunc_normal_(torch.empty(d), std=1.0))
 
     # --- the recursion --------------------------------------------------------------
-    def _f_z(self, z: torch.Tensor, y: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        return self.net(z, y + x)
-
-    def _f_y(self, y: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-        return (self.net_y or self.net)(y, z)
-
-    def _cycle(self, y: torch.Tensor, z: torch.Tensor, x: torch.Tensor):
-        for _ in range(self.cfg.n):
-            z = self._f_z(z, y, x)
-        return self._f_y(y, z), z
+    def _run_updates(self, updates: list, y: torch.Tensor, zs: list[torch.Tensor], x: torch.Tensor):
+        """Run ``updates`` (entries of :attr:`schedule`) on y (B, S, D) and the latent
+        states ``zs`` (each (B, S, D)) with input x; returns the new (y, zs)."""
+        net_y = self.net_y or self.net
+        zs = list(zs)
+        for k in updates:
+            if k is None:  # the y-update
+                y = net_y(y, (zs[0] if len(zs) == 1 else sum(zs)) if zs else None)
+            elif k < 0:  # single_z: the one state takes the z-update
+                y = self.net(y, x)
+            else:
+                injection = y + x
+                zs[k] = self.net(zs[k], injection + zs[k - 1] if k > 0 else injection)
+        return y, zs
 
     def recurse(self, y: torch.Tensor, z: torch.Tensor, x: torch.Tensor):
-        """One supervision step on states y, z (B, S, D) with input x; returns new (y, z).
+        """One supervision step on the states y (B, S, D), z (as in :class:`Carry`) with
+        input x (B, S, D); returns the new (y, z).
 
-        Only the last cycle (or, with ``one_step_grad``, the last z- and y-update) is
-        under gradient; the incoming states are treated as constants.
+        Only the last cycle (or, with ``gradient: one_step``, the last z- and y-update)
+        is under gradient; the incoming states are treated as constants.
         """
-        cfg = self.cfg
-        if cfg.one_step_grad:
-            with torch.no_grad():
-                for i in range(cfg.T):
-                    for _ in range(cfg.n - (1 if i == cfg.T - 1 else 0)):
-                        z = self._f_z(z, y, x)
-                    if i < cfg.T - 1:
-                        y = self._f_y(y, z)
-            z = self._f_z(z, y, x)
-            return self._f_y(y, z), z
+        zs = [z] if z.dim() == 3 else list(z.unbind(1))
+        split = len(self.schedule) - self.grad_updates
         with torch.no_grad():
-            for _ in range(cfg.T - 1):
-                y, z = self._cycle(y, z, x)
-        return self._cycle(y, z, x)
+            y, zs = self._run_updates(self.schedule[:split], y, zs, x)
+        y, zs = self._run_updates(self.schedule[split:], y, zs, x)
+        if z.dim() == 3:
+            return y, zs[0]
+        return y, (torch.stack(zs, dim=1) if zs else z)  # (B, K, S, D)
 
     def heads(self, y: torch.Tensor) -> StepOutput:
         """Logits over the task positions and halting logits read at position 0."""
@@ -152,10 +164,11 @@ class RecursiveModel(nn.Module):
     def initial_carry(self, batch_size: int, device: torch.device | str | None = None) -> Carry:
         """An all-halted carry (every slot is filled and reset on the next step)."""
         device = device or self.y_init.device
-        d = self.cfg.hidden_size
-        zeros = torch.zeros(batch_size, self.total_len, d, device=device)
+        d, k = self.cfg.hidden_size, self.cfg.num_latents
+        y = torch.zeros(batch_size, self.total_len, d, device=device)
+        latents = (self.total_len, d) if self.cfg.latents == "yz" else (k, self.total_len, d)
         return Carry(
-            y=zeros, z=zeros.clone(),
+            y=y, z=torch.zeros(batch_size, *latents, device=device),
             steps=torch.zeros(batch_size, dtype=torch.int32, device=device),
             halted=torch.ones(batch_size, dtype=torch.bool, device=device),
             inputs=torch.zeros(batch_size, self.seq_len, dtype=torch.long, device=device),
@@ -169,10 +182,11 @@ class RecursiveModel(nn.Module):
         slot index (official semantics) and are reset to ``y_init, z_init``, 0 steps."""
         h = carry.halted
         hv = h.view(-1, 1, 1)
+        hz = h.view(-1, *[1] * (carry.z.dim() - 1))
         new_labels = carry.labels if labels is None else torch.where(h[:, None], labels, carry.labels)
         return Carry(
             y=torch.where(hv, self.y_init.to(carry.y.dtype), carry.y),
-            z=torch.where(hv, self.z_init.to(carry.z.dtype), carry.z),
+            z=torch.where(hz, self.z_init.to(carry.z.dtype), carry.z),
             steps=torch.where(h, torch.zeros_like(carry.steps), carry.steps),
             halted=torch.zeros_like(h),
             inputs=torch.where(h[:, None], inputs, carry.inputs),
@@ -180,13 +194,23 @@ class RecursiveModel(nn.Module):
             puzzle_ids=torch.where(h, puzzle_ids, carry.puzzle_ids),
         )
 
+    def wants_halt(self, out: StepOutput) -> torch.Tensor:
+        """(B,) bool: the learned halting rule of ``cfg.act`` on one step's outputs:
+        ``q_halt > 0`` (halt), ``q_halt > q_continue`` (halt_continue), never (none)."""
+        if self.cfg.act == "halt_continue":
+            return out.q_halt > out.q_continue
+        if self.cfg.act == "none":
+            return torch.zeros_like(out.q_halt, dtype=torch.bool)
+        return out.q_halt > 0
+
     def update_halting(self, carry: Carry, out: StepOutput, training: bool,
                        generator: torch.Generator | None = None,
                        draws: tuple[torch.Tensor, torch.Tensor] | None = None) -> Carry:
         """Count the step and decide which slots halt (official ACT rules).
 
-        Always: halt at ``halt_max_steps``. In training only: also halt when
-        ``q_halt > 0`` (or ``q_halt > q_continue`` with ``act_continue``), except that
+        Always: halt at ``halt_max_steps``. In training only (and not with ``act:
+        none``): also halt when ``q_halt > 0`` (or ``q_halt > q_continue`` with ``act:
+        halt_continue``), except that
         with probability ``halt_exploration_prob`` a slot draws a minimum step count
         from U{2..halt_max_steps} that blocks halting before it (drawn every step).
         The random numbers are :func:`exploration_draws` from ``generator``, or
@@ -197,10 +221,9 @@ class RecursiveModel(nn.Module):
         with torch.no_grad():
             steps = carry.steps + 1
             halted = steps >= cfg.halt_max_steps
-            if training and cfg.halt_max_steps > 1:
+            if training and cfg.halt_max_steps > 1 and cfg.act != "none":
                 q = out.q_halt.detach()
-                wants = q > out.q_continue.detach() if cfg.act_continue else q > 0
-                halted = halted | wants
+                halted = halted | self.wants_halt(out).detach()
                 if draws is None:
                     draws = exploration_draws(q.shape[0], cfg.halt_max_steps, generator)
                 explore, min_steps = (d.to(q.device, non_blocking=True) for d in draws)  # (B,), (B,)
@@ -215,6 +238,15 @@ class RecursiveModel(nn.Module):
         carry = self.refill(carry, inputs, labels, puzzle_ids)
         carry, out = self(carry)
         return self.update_halting(carry, out, training, generator), out
+
+    @torch.no_grad()
+    def q_continue_target(self, carry: Carry) -> torch.Tensor:
+        """HRM's bootstrapped Q target (``act: halt_continue``), (B,): one more step from
+        ``carry`` (the carry a step just returned, before its step count was updated),
+        then sigmoid of q_halt at the last step (N_sup) and of max(q_halt, q_continue) before."""
+        _, nxt = self(carry)
+        last = carry.steps + 1 >= self.cfg.halt_max_steps
+        return torch.sigmoid(torch.where(last, nxt.q_halt, torch.maximum(nxt.q_halt, nxt.q_continue)))
 
     def num_parameters(self) -> int:
         """Trainable parameters (the puzzle-embedding table is a buffer, not counted)."""

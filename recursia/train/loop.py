@@ -226,8 +226,8 @@ class Trainer:
         carry = model.refill(before, inputs, labels, pids)
         with self.autocast:
             carry, out = self.forward(carry)
-            target = self._q_continue_target(carry) if cfg.model.act_continue else None
-            res = step_loss(out.logits, carry.labels, out.q_halt, t.loss,
+            target = model.q_continue_target(carry) if cfg.model.act == "halt_continue" else None
+            res = step_loss(out.logits, carry.labels, None if cfg.model.act == "none" else out.q_halt, t.loss,
                             out.q_continue if target is not None else None, target)
         self.carry = model.update_halting(carry, out, training=True, draws=self._exploration_draws())
         self._share_halting()
@@ -326,13 +326,6 @@ class Trainer:
         """The mean metrics of the steps since the last call (all processes; see
         :class:`recursia.train.step_stats.StepStats`)."""
         return self.stats.read(self.world, self.cfg.train.batch_size)
-
-    @torch.no_grad()
-    def _q_continue_target(self, carry: Carry) -> torch.Tensor:
-        """HRM's bootstrapped Q target: sigmoid of the next step's best Q (halt only at the last step)."""
-        _, nxt = self.model(carry)
-        last = carry.steps + 1 >= self.cfg.model.halt_max_steps
-        return torch.sigmoid(torch.where(last, nxt.q_halt, torch.maximum(nxt.q_halt, nxt.q_continue)))
 
     def run_eval(self, limit: int | None) -> dict:
         """EMA-model metrics on the test split, each process evaluating a share (``{}``

@@ -57,18 +57,21 @@ class StepLoss:
     valid: torch.Tensor
 
 
-def step_loss(logits: torch.Tensor, labels: torch.Tensor, q_halt: torch.Tensor, kind: str = "stablemax",
+def step_loss(logits: torch.Tensor, labels: torch.Tensor, q_halt: torch.Tensor | None, kind: str = "stablemax",
               q_continue: torch.Tensor | None = None,
               q_continue_target: torch.Tensor | None = None) -> StepLoss:
-    """Loss of one step: logits (B, L, V), labels (B, L) with -100 ignored, q_* (B,)."""
+    """Loss of one step: logits (B, L, V), labels (B, L) with -100 ignored, q_* (B,);
+    ``q_halt`` None (``act: none``): no halting loss."""
     valid = labels != IGNORE
     counts = valid.sum(-1)  # (B,)
     cell_correct = valid & (logits.argmax(-1) == labels)
     seq_correct = cell_correct.sum(-1) == counts
     per_cell = LOSSES[kind](logits, labels, valid)  # (B, L)
     lm_loss = (per_cell / counts.clamp_min(1).unsqueeze(-1)).sum()
-    q_halt_loss = F.binary_cross_entropy_with_logits(q_halt, seq_correct.to(q_halt.dtype), reduction="sum")
-    q_continue_loss = torch.zeros((), dtype=q_halt.dtype, device=q_halt.device)
+    zero = torch.zeros((), dtype=torch.float32, device=logits.device)
+    q_halt_loss = zero if q_halt is None else \
+        F.binary_cross_entropy_with_logits(q_halt, seq_correct.to(q_halt.dtype), reduction="sum")
+    q_continue_loss = zero
     if q_continue is not None and q_continue_target is not None:
         q_continue_loss = F.binary_cross_entropy_with_logits(q_continue, q_continue_target, reduction="sum")
     loss = lm_loss + 0.5 * (q_halt_loss + q_continue_loss)
