@@ -27,9 +27,15 @@ cores the 11x11 canvas with grids up to 10x10 (112 + 42 tasks) trains at 0.74 st
 (1800 steps would take 40 minutes), and with 8 augmented versions per task (6x6 grids,
 same-shape tasks) no held-out test input was solved after 1800 steps; this one
 finishes within 15 minutes, data build included.
+
+``hrm`` and ``hrm-small``: HRM on the same data (:mod:`recursia.hrm`); HRM's README trains
+ARC-AGI-1 with its defaults (``config/cfg_pretrain.yaml``): lr 1e-4, puzzle-embedding lr
+1e-2, weight decays 0.1, 100,000 epochs, evaluating every 10,000 (the step counts above).
 """
 
 from __future__ import annotations
+
+from recursia.hrm import hrm_presets
 
 PAPER_EPOCHS = 100_000
 PAPER_EXAMPLES_PER_EPOCH = 1718 + 1363  # ARC-AGI-1 train split: training tasks' pairs + evaluation demos
@@ -40,7 +46,7 @@ PAPER_EVAL_EVERY = 10_000 * PAPER_EXAMPLES_PER_EPOCH // PAPER_BATCH  # 40,117 (o
 
 def presets(task) -> dict[str, dict]:
     """The named config overrides of the ARC task."""
-    return {
+    trm = {
         "paper": {
             "task_options": {"set": "arc1", "canvas": 30},
             "model": {"mixer": "attention", "hidden_size": 512, "n_layers": 2, "expansion": 4, "num_heads": 8,
@@ -60,3 +66,6 @@ def presets(task) -> dict[str, dict]:
             "data": {"aug": 1},
         },
     }
+    hrm_train = {"steps": PAPER_STEPS, "eval_every": PAPER_EVAL_EVERY, "lr": 1e-4, "puzzle_emb_lr": 1e-2,
+                 "weight_decay": 0.1, "puzzle_emb_weight_decay": 0.1}
+    return trm | hrm_presets(trm["paper"], trm["small"], hrm_train)

@@ -11,14 +11,21 @@ attention model with RoPE theta 100 (with the official 10000 the same model stay
 the copy-the-input plateau) and softmax cross-entropy; 2000 steps, ~14.5 minutes on 2
 CPU cores to ~23 % valid shortest paths (figures, and the runs that chose these
 settings, in docs/benchmarks.md).
+
+``hrm`` and ``hrm-small``: HRM on the same data (:mod:`recursia.hrm`); HRM's README trains
+Maze 30x30 Hard (1k, stored without augmented copies) for 20,000 epochs at lr 1e-4,
+puzzle-embedding lr 1e-4, weight decays 1.0, evaluating every 2000 epochs (26,041 and
+2,604 steps of batch 768).
 """
 
 from __future__ import annotations
 
+from recursia.hrm import epochs_to_steps, hrm_presets
+
 
 def presets(task) -> dict[str, dict]:
     """The named config overrides of the Maze task."""
-    return {
+    trm = {
         "paper": {
             "task_options": {"size": 30},
             "model": {"mixer": "attention", "hidden_size": 512, "n_layers": 2, "expansion": 4, "num_heads": 8,
@@ -39,3 +46,8 @@ def presets(task) -> dict[str, dict]:
             "data": {"train_size": 10000, "test_size": 1000, "aug": 1},
         },
     }
+    hrm_train = {"steps": epochs_to_steps(20000, 1000, 768), "eval_every": epochs_to_steps(2000, 1000, 768),
+                 "lr": 1e-4, "puzzle_emb_lr": 1e-4, "weight_decay": 1.0, "puzzle_emb_weight_decay": 1.0}
+    out = trm | hrm_presets(trm["paper"], trm["small"], hrm_train)
+    out["hrm"]["data"] = {**out["hrm"]["data"], "aug": 0}  # HRM's maze-30x30-hard-1k has no augmented copies
+    return out

@@ -9,14 +9,21 @@ paper's Sudoku-attention model.
 ``small``: 6x6 Sudoku (2x3 boxes) with a narrower, shallower recursion, sized so that
 ``recursia train --task sudoku --mixer mlp`` learns on 2 CPU cores within ~15 minutes
 including the data build (figures in docs/benchmarks.md).
+
+``hrm`` and ``hrm-small``: HRM on the same data (:mod:`recursia.hrm`); HRM's README
+trains Sudoku-Extreme-1k for 20,000 epochs at lr 1e-4, puzzle-embedding lr 1e-4, weight
+decays 1.0, evaluating every 2000 epochs (26,041 and 2,604 steps of batch 768); the
+model has 27,275,266 parameters.
 """
 
 from __future__ import annotations
 
+from recursia.hrm import epochs_to_steps, hrm_presets
+
 
 def presets(task) -> dict[str, dict]:
     """The named config overrides of the Sudoku task."""
-    return {
+    trm = {
         "paper": {
             "task_options": {"size": 9},
             "model": {"hidden_size": 512, "n_layers": 2, "expansion": 4, "num_heads": 8, "T": 3, "n": 6,
@@ -36,3 +43,6 @@ def presets(task) -> dict[str, dict]:
             "data": {"train_size": 5000, "test_size": 1000, "aug": 3},
         },
     }
+    hrm_train = {"steps": epochs_to_steps(20000, 1000, 768), "eval_every": epochs_to_steps(2000, 1000, 768),
+                 "lr": 1e-4, "puzzle_emb_lr": 1e-4, "weight_decay": 1.0, "puzzle_emb_weight_decay": 1.0}
+    return trm | hrm_presets(trm["paper"], trm["small"], hrm_train)
