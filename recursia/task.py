@@ -88,11 +88,16 @@ class Task:
         name: registry name (``recursia train --task NAME``).
         Options: the pydantic model of this task's options.
         description: one line for ``recursia plugins``.
+        paper_ablations: exact accuracy (%) a paper reports for this task per ablation
+            row of :mod:`recursia.ablations` (by row name; shown beside ``recursia
+            ablate``'s results), and ``paper_ablations_source`` where it is from.
     """
 
     name: ClassVar[str]
     Options: ClassVar[type[TaskOptions]] = TaskOptions
     description: ClassVar[str] = ""
+    paper_ablations: ClassVar[dict[str, float]] = {}
+    paper_ablations_source: ClassVar[str] = ""
 
     def __init__(self, options: TaskOptions | None = None):
         self.options = options if options is not None else self.Options()

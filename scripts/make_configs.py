@@ -1,10 +1,11 @@
-"""Regenerate examples/configs/*.yaml: a header, then what `recursia config show` prints.
+"""Regenerate examples/configs/*.yaml and examples/configs/ablations/sudoku-*.yaml: a
+header, then the resolved config.
 
     python scripts/make_configs.py
 
-The numbers come from the tasks' `paper` presets, never from this script: change a
-preset, then rerun it. tests/test_config_cli.py fails when a shipped file differs from
-what this script writes.
+The numbers come from the tasks' `paper` (and `hrm`) presets and the rows of
+recursia/ablations.py, never from this script: change those, then rerun it.
+tests/test_config_cli.py fails when a shipped file differs from what this script writes.
 """
 
 from __future__ import annotations
@@ -12,6 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from recursia import config as C
+from recursia.ablations import VARIANTS, Variant, variant_config
+from recursia.build import make_model, make_task
 from recursia.cli.config import show_config
 
 OUT = Path(__file__).resolve().parents[1] / "examples" / "configs"
@@ -83,12 +87,41 @@ EXAMPLES = [
 ]
 
 
+def render_ablation(variant: Variant, task: str = "sudoku") -> str:
+    """``examples/configs/ablations/{task}-{name}.yaml``: one row of the paper's ablation
+    table at the paper's scale (what ``recursia ablate {task} --preset paper`` trains)."""
+    cfg = variant_config(task, variant, "paper", "cpu", overrides=["data.path=data/sudoku-extreme-1k"])
+    model = make_model(cfg, make_task(cfg.task, cfg.task_options), 1)
+    task_cls = make_task(task, {})
+    paper = task_cls.paper_ablations.get(variant.name)
+    m = cfg.model
+    path = f"examples/configs/ablations/{task}-{variant.name}.yaml"
+    header = (
+        f"# TRM paper ablation, Table {variant.table}: {variant.label}\n"
+        f"# paper: {paper}% exact on Sudoku-Extreme ({task_cls.paper_ablations_source})\n"
+        f"# {model.num_parameters():,} parameters; effective depth T(n+1) x layers = {m.effective_depth()}; "
+        f"{m.forward_passes()} forward pass(es) per supervision step\n"
+        f"# Written by `python scripts/make_configs.py` from recursia/ablations.py (row `{variant.name}`)\n"
+        f"# applied to the `{variant.preset('paper')}` preset. All rows at a laptop's scale, with one table:\n"
+        f"#   recursia ablate {task} --preset small\n"
+        f"# This row alone, at the paper's scale (build data/sudoku-extreme-1k as sudoku-mlp.yaml says):\n"
+        f"#   recursia train --config {path} --out runs/ablation-{variant.name}\n"
+        f"#\n"
+    )
+    return header + C.dump_yaml(cfg)
+
+
 def main() -> None:
     """Write every example config and print its path."""
     OUT.mkdir(parents=True, exist_ok=True)
     for example in EXAMPLES:
         path = OUT / f"{example.name}.yaml"
         path.write_text(example.render())
+        print(path)
+    (OUT / "ablations").mkdir(exist_ok=True)
+    for variant in VARIANTS:
+        path = OUT / "ablations" / f"sudoku-{variant.name}.yaml"
+        path.write_text(render_ablation(variant))
         print(path)
 
 

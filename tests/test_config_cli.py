@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from recursia import config as C
+from recursia.build import make_task
 from recursia.cli.config import show_config
 from recursia.cli.train import resolve_config
 from tests.test_end_to_end import run_cli
@@ -152,7 +153,7 @@ def test_every_error_of_a_config_file_is_named_on_one_line(command, tmp_path, ca
 
 
 @pytest.mark.parametrize("body,needle", [
-    ("task: sudoku\npreset: huge\n", "preset huge: task 'sudoku' has presets paper, small"),
+    ("task: sudoku\npreset: huge\n", "preset huge: task 'sudoku' has presets hrm, hrm-small, paper, small"),
     ("task: [sudoku]\n", "task: Input should be a valid string"),
     ("task: sudoku\npreset: [paper]\n", "preset: Input should be a valid string"),
     ("task: nosuchtask\n", "nosuchtask"),
@@ -173,6 +174,20 @@ def test_shipped_configs_are_what_make_configs_writes():
     for ex in examples:
         path = ROOT / "examples" / "configs" / f"{ex.name}.yaml"
         assert path.read_text() == ex.render(), f"{path} is stale: run python scripts/make_configs.py"
+
+
+def test_shipped_ablation_configs_are_the_ablation_rows():
+    from recursia.ablations import VARIANTS, variant_config
+
+    folder = ROOT / "examples" / "configs" / "ablations"
+    assert sorted(p.name for p in folder.glob("*.yaml")) == sorted(f"sudoku-{v.name}.yaml" for v in VARIANTS)
+    script = make_configs()
+    for v in VARIANTS:
+        path = folder / f"sudoku-{v.name}.yaml"
+        assert path.read_text() == script.render_ablation(v), f"{path} is stale: run python scripts/make_configs.py"
+        want = variant_config("sudoku", v, "paper", "cpu", overrides=["data.path=data/sudoku-extreme-1k"])
+        assert from_file(path) == want
+        assert f"paper: {make_task('sudoku', {}).paper_ablations[v.name]}% exact" in path.read_text()
 
 
 @pytest.mark.parametrize("name,task,mixer,data", [
