@@ -23,7 +23,7 @@ from recursia.data.dataset import IGNORE_LABEL, Split
 from recursia.errors import ConfigError
 from recursia.model import RecursiveModel
 from recursia.train.loop import make_optimizer
-from recursia.train.losses import step_loss
+from recursia.train.losses import model_step_loss
 from recursia.train.optim import SparseSignSGD
 
 MAX_BATCH = 256  # slots of the adaptation carry at most
@@ -101,7 +101,7 @@ def adapt(model: RecursiveModel, cfg: RunConfig, data: AdaptationSet, steps: int
             rows = torch.randint(len(inputs), (batch,), generator=rng).to(device)  # (B,) refills of halted slots
             carry = model.refill(carry, inputs[rows], labels[rows], pids[rows])
             carry, out = model(carry)
-            res = step_loss(out.logits, carry.labels, None if model.cfg.act == "none" else out.q_halt, t.loss)
+            res = model_step_loss(model, carry, out, t.loss)
             (res.loss / batch).backward()
             if optimizer is not None:
                 for group in optimizer.param_groups:

@@ -7,13 +7,17 @@ import json
 import pytest
 import torch
 import yaml
+from recursia_official.convert import (
+    convert_key,
+    convert_state_dict,
+    model_config_from_official,
+)
 from safetensors.torch import load_file
 
 from recursia.model import RecursiveModel
 from recursia.plugins import get_registry
 from recursia.train.checkpoint import load_run, load_state
 from recursia.train.losses import step_loss
-from recursia_official.convert import convert_key, convert_state_dict, model_config_from_official
 from tests.conftest import shared_path
 from tests.test_end_to_end import run_cli
 

@@ -11,11 +11,16 @@ from recursia import config as C
 from recursia.build import make_model, make_task
 from recursia.cli.common import check_out_folder
 from recursia.errors import CheckpointError, ConfigError
-from recursia.plugins import get_registry
 from recursia.model import RecursiveModel
+from recursia.plugins import get_registry
 from recursia.train.checkpoint import STATE_FILE, load_run, load_state, save_model
-from recursia_official.convert import convert_state_dict, load_arch_config, model_config_from_official, \
-    official_parameter_count, read_official_checkpoint
+from recursia_official.convert import (
+    convert_state_dict,
+    load_arch_config,
+    model_config_from_official,
+    official_parameter_count,
+    read_official_checkpoint,
+)
 
 app = typer.Typer(no_args_is_help=True, help="Import checkpoints from other implementations.")
 

@@ -105,10 +105,9 @@ def run_rows(todo: list[Row], out: Path, jobs: int, device: str, say=print) -> i
         while queue or running:
             while queue and len(running) < jobs and not stop:
                 row = queue.pop(0)
-                log = open(out / "logs" / f"{row.variant.name}.log", "a")
-                proc = subprocess.Popen(_child_args(row, out, threads, device), stdout=log, stderr=subprocess.STDOUT,
-                                        start_new_session=True)
-                log.close()
+                with open(out / "logs" / f"{row.variant.name}.log", "a") as log:
+                    proc = subprocess.Popen(_child_args(row, out, threads, device), stdout=log,
+                                            stderr=subprocess.STDOUT, start_new_session=True)
                 running[row.variant.name] = (proc, time.perf_counter(), row)
                 say(f"{row.variant.name}: started ({row.variant.label}; log {out / 'logs' / (row.variant.name + '.log')})")
             if stop:
@@ -186,8 +185,8 @@ def markdown(table: list[dict], setting: dict, source: str) -> str:
         return "-" if v is None else f"{100 * v:.1f}"
 
     lines = [f"`{command_line(setting)}`", "",
-             "| row | paper exact % | exact % (N_sup) | exact % (halting) | parameters | mixer | T, n, layers "
-             "| effective depth | forward passes | steps | wall time |",
+             ("| row | paper exact % | exact % (N_sup) | exact % (halting) | parameters | mixer | T, n, layers "
+              "| effective depth | forward passes | steps | wall time |"),
              "| --- | ---: | ---: | ---: | ---: | --- | --- | ---: | ---: | ---: | ---: |"]
     for e in table:
         paper = "-" if e["paper_exact_acc"] is None else f"{e['paper_exact_acc']:.1f}"

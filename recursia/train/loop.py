@@ -44,7 +44,7 @@ from recursia.train.checkpoint import (METRICS_FILE, STATE_FILE, atomic_write_te
                                        remove_stale_temp_files, save_best, save_model, snapshot)
 from recursia.train.ema import EMA
 from recursia.train.feeder import CarryFeeder, HostCopy, host_buffer
-from recursia.train.losses import step_loss
+from recursia.train.losses import model_step_loss
 from recursia.train.metrics_log import MetricsLog, read_metrics
 from recursia.train.optim import AdamATan2, SparseSignSGD, lr_at
 from recursia.train.state import TrainState, load_train_state, save_train_state
@@ -226,9 +226,7 @@ class Trainer:
         carry = model.refill(before, inputs, labels, pids)
         with self.autocast:
             carry, out = self.forward(carry)
-            target = model.q_continue_target(carry) if cfg.model.act == "halt_continue" else None
-            res = step_loss(out.logits, carry.labels, None if cfg.model.act == "none" else out.q_halt, t.loss,
-                            out.q_continue if target is not None else None, target)
+            res = model_step_loss(model, carry, out, t.loss)
         self.carry = model.update_halting(carry, out, training=True, draws=self._exploration_draws())
         self._share_halting()
         (res.loss / t.batch_size).backward()

@@ -2,17 +2,21 @@
 
 Per step: for every slot, the mean over its valid cells of the cross-entropy
 (stablemax as official, softmax selectable), summed over slots; plus
-``0.5 * BCE(q_halt, answer fully correct)`` summed over slots; plus, with
-``act_continue`` (HRM), ``0.5 * BCE(q_continue, bootstrapped target)``.
-The caller divides by the global batch size.
+``0.5 * BCE(q_halt, answer fully correct)`` summed over slots (none with ``act:
+none``); plus, with ``act: halt_continue`` (HRM), ``0.5 * BCE(q_continue, bootstrapped
+target)``. The caller divides by the global batch size.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
+
+if TYPE_CHECKING:
+    from recursia.model.recursion import Carry, RecursiveModel, StepOutput
 
 IGNORE = -100
 
@@ -76,3 +80,13 @@ def step_loss(logits: torch.Tensor, labels: torch.Tensor, q_halt: torch.Tensor |
         q_continue_loss = F.binary_cross_entropy_with_logits(q_continue, q_continue_target, reduction="sum")
     loss = lm_loss + 0.5 * (q_halt_loss + q_continue_loss)
     return StepLoss(loss, lm_loss, q_halt_loss, q_continue_loss, cell_correct, seq_correct, valid)
+
+
+def model_step_loss(model: RecursiveModel, carry: Carry, out: StepOutput, kind: str = "stablemax") -> StepLoss:
+    """The training loss of the step that gave ``carry`` and ``out``, under the model's
+    ``act`` switch: no halting loss with ``none``; with ``halt_continue`` also the
+    q_continue term toward :meth:`RecursiveModel.q_continue_target` (a second forward)."""
+    act = model.cfg.act
+    target = model.q_continue_target(carry) if act == "halt_continue" else None
+    return step_loss(out.logits, carry.labels, None if act == "none" else out.q_halt, kind,
+                     out.q_continue if target is not None else None, target)
