@@ -87,3 +87,50 @@ def test_convert_bad_arch_values_are_one_line(tmp_path, capsys, value, needle):
                            "--arch-config", str(path), "--out", str(tmp_path / "o"))
     assert code == 2 and needle in err and str(path) in err and err.count("\n") == 1
     assert not (tmp_path / "o").exists()
+
+
+def _arch_file(tmp_path, ref_name: str, **changes) -> str:
+    """The reference ``ref_name``'s official arch config with ``changes`` (None: key removed), as a file."""
+    arch = json.loads((shared_path("reference") / f"{ref_name}.config.json").read_text())["config_dict"]
+    for key, value in changes.items():
+        if value is None:
+            arch.pop(key, None)
+        else:
+            arch[key] = value
+    path = tmp_path / f"{ref_name}-arch.json"
+    path.write_text(json.dumps(arch))
+    return str(path)
+
+
+def test_trm_puzzle_emb_len_0_is_the_official_ceil_rule(tmp_path, capsys):
+    ref = shared_path("reference")
+    code, stdout, err = run_cli(capsys, "convert", "official", str(ref / "maze_attn.weights.safetensors"),
+                                "--arch-config", _arch_file(tmp_path, "maze_attn", puzzle_emb_len=0),
+                                "--out", str(tmp_path / "m"), "--task", "maze", "--set", "size=6")
+    assert code == 0, err
+    assert "prefix 1," in stdout and load_run(tmp_path / "m").model.prefix_len == 1
+    # the MLP mixer's weights are sized for 16 prefix positions: with 1 they do not fit
+    code, _, err = run_cli(capsys, "convert", "official", str(ref / "sudoku_mlp.weights.safetensors"),
+                           "--arch-config", _arch_file(tmp_path, "sudoku_mlp", puzzle_emb_len=0),
+                           "--out", str(tmp_path / "s"))
+    assert code == 2 and err.count("\n") == 1 and "do not fit the configured model" in err and "shape of" in err
+    assert not (tmp_path / "s").exists()
+
+
+@pytest.mark.parametrize("name,changes,needle", [
+    ("hrm_sudoku", {"name": "recursive_reasoning.trm@TinyRecursiveReasoningModel_ACTV1"},
+     "says TRM, but the checkpoint is HRM's (it has inner.H_level weights)"),
+    ("sudoku_mlp", {"name": "hrm.hrm_act_v1@HierarchicalReasoningModel_ACTV1"}, "says HRM, but the checkpoint is TRM's"),
+    ("hrm_sudoku", {"H_cycles": None}, "H_cycles: required by the official HRM config, missing"),
+    ("hrm_sudoku", {"L_layers": 3}, "missing ['net.layers.2."),
+    ("hrm_sudoku", {"pos_encodings": "learned"}, "'learned' (a learned position table) is not supported"),
+    ("hrm_sudoku", {"pos_encodings": "none"}, "pos_encodings: 'none' is not an official HRM setting"),
+    ("hrm_sudoku", {"seq_len": 64}, "seq_len 64 does not fit task sudoku"),
+])
+def test_hrm_conversions_that_do_not_fit_are_one_line(tmp_path, capsys, name, changes, needle):
+    ref = shared_path("reference")
+    code, _, err = run_cli(capsys, "convert", "official", str(ref / f"{name}.weights.safetensors"),
+                           "--arch-config", _arch_file(tmp_path, name, **changes), "--out", str(tmp_path / "o"),
+                           "--task", "sudoku")
+    assert code == 2 and needle in err and err.count("\n") == 1, err
+    assert not (tmp_path / "o").exists()

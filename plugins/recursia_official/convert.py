@@ -98,8 +98,8 @@ def official_kind(arch: dict, state: dict[str, torch.Tensor] | None = None, wher
     if state is not None:
         found = "hrm" if any(strip_prefixes(k).startswith("inner.H_level.") for k in state) else "trm"
         if named is not None and named != found:
-            raise ConfigError(f"{where}: name {arch.get('name')!r} is a {named.upper()} config, but the checkpoint "
-                              f"is {found.upper()}'s ({'has' if found == 'hrm' else 'has no'} inner.H_level weights)")
+            raise ConfigError(f"{where}: name {arch.get('name')!r} says {named.upper()}, but the checkpoint is "
+                              f"{found.upper()}'s (it {'has' if found == 'hrm' else 'has no'} inner.H_level weights)")
         return found
     return named or ("hrm" if _truthy_int(arch.get("H_layers", 0)) else "trm")
 
