@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from recursia.config import deep_merge
 
-HRM_MODEL = {"mixer": "attention", "mixer_options": {"rope": True}, "n_layers": 4, "T": 2, "n": 2,
+HRM_MODEL = {"mixer": "attention", "n_layers": 4, "T": 2, "n": 2,
              "puzzle_emb_len": None, "net": "separate", "gradient": "one_step", "act": "halt_continue",
              "halt_exploration_prob": 0.1}
 HRM_PAPER_MODEL = {**HRM_MODEL, "hidden_size": 512, "expansion": 4, "num_heads": 8, "halt_max_steps": 16,
