@@ -37,6 +37,7 @@ def test_ablate_trains_the_rows_and_writes_one_table(data4, tmp_path, capsys):
     assert by["trm"]["forward_passes"] == 1 and by["hrm"]["parameters"] > by["trm"]["parameters"]
     assert by["trm"]["paper_exact_acc"] == 87.4 and by["hrm"]["paper_exact_acc"] == 55.0
     assert all(e["wall_time_s"] > 0 for e in table)
+    assert all(e["early_step"] == 2 and e["early_exact_acc"] == e["exact_acc"] for e in table)  # only the final eval
     md = (out / "ablations.md").read_text()
     assert "| HRM | 55.0 |" in md and "--steps 2" in md and md in stdout
     # a second call trains nothing and prints the same table

@@ -30,7 +30,7 @@ from recursia.build import make_model, make_task
 from recursia.cli.common import check_out_folder, dataset_folder, pick_device
 from recursia.errors import ConfigError
 from recursia.train.checkpoint import STATE_FILE, atomic_write_text
-from recursia.train.metrics_log import read_metrics
+from recursia.train.metrics_log import read_metrics, series
 from recursia.train.summary import run_summary
 
 STATE = "ablate.json"
@@ -140,7 +140,9 @@ def _last_line(path: Path) -> str:
 
 
 def results(planned: list[Row], task: str, out: Path) -> list[dict]:
-    """One dict per row: paper and measured exact accuracy, size, depth, passes, time."""
+    """One dict per row: paper and measured exact accuracy (at the end, and at the first
+    periodic evaluation from a third of the steps on: how fast the row learns), size,
+    depth, passes, time."""
     task_cls = make_task(task, {})
     state = _read_state(out)
     table = []
@@ -153,8 +155,11 @@ def results(planned: list[Row], task: str, out: Path) -> list[dict]:
         m = row.cfg.model
         summary = run_summary(row.run_dir)
         done = row.finished()
+        evals = zip(*series(read_metrics(row.run_dir / "metrics.jsonl"), "test_exact_acc"))
+        early = next(((s, a) for s, a in evals if s >= row.cfg.train.steps / 3), (None, None))
         entry |= {
             "status": "done" if done else "not finished",
+            "early_step": early[0], "early_exact_acc": early[1],
             "exact_acc": summary.get("final_test_exact_acc") if done else None,
             "exact_acc_halt": summary.get("final_test_exact_acc_halt") if done else None,
             "test_examples": summary.get("final_test_examples") if done else None,
@@ -185,16 +190,17 @@ def markdown(table: list[dict], setting: dict, source: str) -> str:
         return "-" if v is None else f"{100 * v:.1f}"
 
     lines = [f"`{command_line(setting)}`", "",
-             ("| row | paper exact % | exact % (N_sup) | exact % (halting) | parameters | mixer | T, n, layers "
-              "| effective depth | forward passes | steps | wall time |"),
-             "| --- | ---: | ---: | ---: | ---: | --- | --- | ---: | ---: | ---: | ---: |"]
+             ("| row | paper exact % | exact % (N_sup) | exact % (halting) | exact % early (step) | parameters "
+              "| mixer | T, n, layers | effective depth | forward passes | steps | wall time |"),
+             "| --- | ---: | ---: | ---: | ---: | ---: | --- | --- | ---: | ---: | ---: | ---: |"]
     for e in table:
         paper = "-" if e["paper_exact_acc"] is None else f"{e['paper_exact_acc']:.1f}"
         if "parameters" not in e:
-            lines.append(f"| {e['row']} | {paper} | {e['status']} | | | | | | | | |")
+            lines.append(f"| {e['row']} | {paper} | {e['status']} | | | | | | | | | |")
             continue
         wall = "-" if e["wall_time_s"] is None else f"{e['wall_time_s'] / 60:.1f} min"
-        lines.append(f"| {e['row']} | {paper} | {pct(e['exact_acc'])} | {pct(e['exact_acc_halt'])} | "
+        early = "-" if e["early_step"] is None else f"{pct(e['early_exact_acc'])} ({e['early_step']})"
+        lines.append(f"| {e['row']} | {paper} | {pct(e['exact_acc'])} | {pct(e['exact_acc_halt'])} | {early} | "
                      f"{e['parameters']:,} | {e['mixer']} | {e['T']}, {e['n']}, {e['layers']} | "
                      f"{e['effective_depth']} | {e['forward_passes']} | {e['steps']} | {wall} |")
     if source:
