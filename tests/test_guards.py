@@ -20,7 +20,7 @@ from tests.test_end_to_end import TINY, data4, exit_code  # noqa: F401 (a fixtur
 
 def nan_from_step(monkeypatch, first_bad: int) -> None:
     """Make the loss of every step from ``first_bad`` on NaN (the gradients follow)."""
-    real, calls = loop.step_loss, {"n": 0}
+    real, calls = loop.model_step_loss, {"n": 0}
 
     def poisoned(*args, **kwargs):
         res = real(*args, **kwargs)
@@ -29,7 +29,7 @@ def nan_from_step(monkeypatch, first_bad: int) -> None:
             res.loss = res.loss * float("nan")
         return res
 
-    monkeypatch.setattr(loop, "step_loss", poisoned)
+    monkeypatch.setattr(loop, "model_step_loss", poisoned)
 
 
 def train_args(data, run, steps, *extra):
@@ -57,7 +57,7 @@ def test_nonfinite_loss_stops_the_run_and_keeps_the_last_good_checkpoint(data4, 
 
 
 def test_nonfinite_step_is_skipped_when_asked(data4, tmp_path, monkeypatch, capsys):
-    real, calls = loop.step_loss, {"n": 0}
+    real, calls = loop.model_step_loss, {"n": 0}
 
     def one_bad(*args, **kwargs):
         res = real(*args, **kwargs)
@@ -66,7 +66,7 @@ def test_nonfinite_step_is_skipped_when_asked(data4, tmp_path, monkeypatch, caps
             res.loss = res.loss * float("inf")
         return res
 
-    monkeypatch.setattr(loop, "step_loss", one_bad)
+    monkeypatch.setattr(loop, "model_step_loss", one_bad)
     run = tmp_path / "s"
     assert exit_code(*train_args(data4, run, 6, "--set", "train.nonfinite=skip")) == 0, capsys.readouterr().err
     rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
