@@ -12,7 +12,8 @@ import pytest
 
 from recursia.ablations import BY_NAME, variant_config
 from recursia.build import make_model, make_task
-from recursia.cli.ablate import plan
+from recursia.cli.ablate import _read_state, plan
+from recursia.errors import ConfigError
 from tests.test_end_to_end import data4, run_cli  # noqa: F401 (a fixture)
 
 
@@ -92,6 +93,12 @@ def test_the_hrm_row_is_skipped_for_a_task_without_hrm_presets(monkeypatch, tmp_
     rows = {r.variant.name: r for r in plan("sudoku", "small", None, tmp_path, "cpu", ["trm", "hrm"], [])}
     assert rows["hrm"].cfg is None and "skipped" in rows["hrm"].why and "hrm-small" in rows["hrm"].why
     assert rows["trm"].cfg is not None
+    monkeypatch.undo()  # with the preset, a bad setting of the HRM row is an error, not a skip
+    with pytest.raises(ConfigError, match="hidden_size"):
+        plan("sudoku", "small", None, tmp_path, "cpu", ["hrm"], ["model.hidden_size=-1"])
+    (tmp_path / "ablate.json").write_text("{")
+    with pytest.raises(ConfigError, match="ablate.json"):
+        _read_state(tmp_path)
 
 
 @pytest.mark.parametrize("name,depth,passes,params", [

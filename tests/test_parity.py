@@ -17,7 +17,7 @@ from safetensors.torch import load_file
 from recursia.model import RecursiveModel
 from recursia.plugins import get_registry
 from recursia.train.checkpoint import load_run, load_state
-from recursia.train.losses import step_loss
+from recursia.train.losses import model_step_loss
 from tests.conftest import shared_path
 from tests.test_end_to_end import run_cli
 
@@ -139,8 +139,8 @@ def check_training_step(model: RecursiveModel, g: dict[str, torch.Tensor], n_par
     carry = model.refill(model.initial_carry(inputs.shape[0]), inputs, labels, pids)
     carry, out = model(carry)
     target = model.q_continue_target(carry) if hrm else None
+    res = model_step_loss(model, carry, out, "stablemax")  # the trainer's loss
     carry = model.update_halting(carry, out, training=True, generator=torch.Generator().manual_seed(0))
-    res = step_loss(out.logits, carry.labels, out.q_halt, "stablemax", out.q_continue if hrm else None, target)
     res.loss.backward()
 
     assert abs(res.loss.item() - g["loss"].item()) < 1e-5
@@ -172,6 +172,7 @@ def check_training_step(model: RecursiveModel, g: dict[str, torch.Tensor], n_par
 
 
 def grads(name: str) -> dict[str, torch.Tensor]:
+    """The reference's one-training-step file of ``name``."""
     return load_file(str(shared_path("reference") / f"{name}.grads.safetensors"))
 
 

@@ -29,6 +29,7 @@ from recursia.ablations import Variant, rows, variant_config
 from recursia.build import make_model, make_task
 from recursia.cli.common import check_out_folder, dataset_folder, pick_device
 from recursia.errors import ConfigError
+from recursia.jsonfile import read_json_object
 from recursia.train.checkpoint import STATE_FILE, atomic_write_text
 from recursia.train.metrics_log import read_metrics, series
 from recursia.train.summary import run_summary
@@ -56,20 +57,24 @@ def plan(task: str, scale: str, steps: int | None, out: Path, device: str, names
     """Every row's config; rows the task cannot run (no ``hrm-<scale>`` preset) are skipped."""
     planned = []
     for variant in rows(names):
-        try:
-            cfg = variant_config(task, variant, scale, device, steps, overrides)
-        except ConfigError as e:
-            if not variant.hrm:
-                raise
-            planned.append(Row(variant, None, out / variant.name, f"skipped ({e})"))
+        if variant.hrm and variant.preset(scale) not in make_task(task, {}).presets():
+            planned.append(Row(variant, None, out / variant.name,
+                               f"skipped (task {task} has no preset {variant.preset(scale)})"))
             continue
+        cfg = variant_config(task, variant, scale, device, steps, overrides)
         planned.append(Row(variant, cfg, out / variant.name))
     return planned
 
 
 def _read_state(out: Path) -> dict:
+    """``OUT/ablate.json`` (the setting and the wall time per row); ConfigError when it is not one."""
     path = out / STATE
-    return json.loads(path.read_text()) if path.is_file() else {"wall_time_s": {}}
+    if not path.is_file():
+        return {"wall_time_s": {}}
+    state = read_json_object(path, ConfigError, "ablate state")
+    if not isinstance(state.get("wall_time_s"), dict):
+        raise ConfigError(f"{path}: not an ablate state file (no wall_time_s); use another --out")
+    return state
 
 
 def _child_args(row: Row, out: Path, threads: int, device: str) -> list[str]:
@@ -98,7 +103,7 @@ def run_rows(todo: list[Row], out: Path, jobs: int, device: str, say=print) -> i
         for proc, _, _ in running.values():
             proc.send_signal(signum)
 
-    previous = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
+    previous = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
     (out / "logs").mkdir(parents=True, exist_ok=True)
     try:
         queue = list(todo)
@@ -109,6 +114,8 @@ def run_rows(todo: list[Row], out: Path, jobs: int, device: str, say=print) -> i
                     proc = subprocess.Popen(_child_args(row, out, threads, device), stdout=log,
                                             stderr=subprocess.STDOUT, start_new_session=True)
                 running[row.variant.name] = (proc, time.perf_counter(), row)
+                if stop:  # a signal between the start and the line above: pass it on too
+                    proc.send_signal(stop[0])
                 say(f"{row.variant.name}: started ({row.variant.label}; log {out / 'logs' / (row.variant.name + '.log')})")
             if stop:
                 queue.clear()
