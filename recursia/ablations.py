@@ -42,7 +42,7 @@ class Variant:
         return "hrm" if scale == "paper" else f"hrm-{scale}"
 
 
-def _fewer_layers_halved(m: C.ModelConfig) -> dict:
+def _double_layers_half_n(m: C.ModelConfig) -> dict:
     return {"model": {"n_layers": 2 * m.n_layers, "n": math.ceil(m.n / 2)}}
 
 
@@ -55,7 +55,7 @@ VARIANTS: list[Variant] = [
     Variant("act", "w/ ACT (continue logit, bootstrapped Q target)", 1, lambda m: {"model": {"act": "halt_continue"}}),
     Variant("separate", "w/ separate f_H, f_L", 1, lambda m: {"model": {"net": "separate"}}),
     Variant("no-ema", "no EMA", 1, lambda m: {"train": {"ema": False}}),
-    Variant("4-layers", "w/ 4-layers, n = 3 (layers x2, n / 2)", 1, _fewer_layers_halved),
+    Variant("4-layers", "w/ 4-layers, n = 3 (layers x2, n / 2)", 1, _double_layers_half_n),
     Variant("attention", "w/ self-attention", 1, lambda m: {"model": {"mixer": "attention"}}),
     Variant("less-recursion", "w/ T = 2, n = 2 (T x 2/3, n / 3)", 1, _less_recursion),
     Variant("1-step", "w/ 1-step gradient", 1, lambda m: {"model": {"gradient": "one_step"}}),

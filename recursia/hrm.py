@@ -25,9 +25,16 @@ HRM_PAPER_MODEL = {**HRM_MODEL, "hidden_size": 512, "expansion": 4, "num_heads":
                    "swiglu_multiple": 256, "rope_theta": 10000.0}
 
 
-def epochs_to_steps(epochs: int, examples_per_epoch: int, batch_size: int) -> int:
-    """Optimizer steps of an official run: ``epochs * examples_per_epoch / global_batch``."""
-    return epochs * examples_per_epoch // batch_size
+def readme_training(epochs: int, eval_interval: int, examples_per_epoch: int, lr: float, puzzle_emb_lr: float,
+                    weight_decay: float, batch_size: int = 768) -> dict:
+    """The ``train`` settings of one HRM README command: its epochs and evaluation interval
+    as optimizer steps (``epochs * examples_per_epoch / global_batch``, official
+    ``pretrain.py``), its learning rates, and one weight decay for the network and the
+    puzzle embedding (as every README command sets them)."""
+    return {"steps": epochs * examples_per_epoch // batch_size,
+            "eval_every": eval_interval * examples_per_epoch // batch_size,
+            "lr": lr, "puzzle_emb_lr": puzzle_emb_lr, "weight_decay": weight_decay,
+            "puzzle_emb_weight_decay": weight_decay}
 
 
 def hrm_presets(paper: dict, small: dict, train: dict) -> dict[str, dict]:

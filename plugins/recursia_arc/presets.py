@@ -35,7 +35,7 @@ ARC-AGI-1 with its defaults (``config/cfg_pretrain.yaml``): lr 1e-4, puzzle-embe
 
 from __future__ import annotations
 
-from recursia.hrm import hrm_presets
+from recursia.hrm import hrm_presets, readme_training
 
 PAPER_EPOCHS = 100_000
 PAPER_EXAMPLES_PER_EPOCH = 1718 + 1363  # ARC-AGI-1 train split: training tasks' pairs + evaluation demos
@@ -66,6 +66,6 @@ def presets(task) -> dict[str, dict]:
             "data": {"aug": 1},
         },
     }
-    hrm_train = {"steps": PAPER_STEPS, "eval_every": PAPER_EVAL_EVERY, "lr": 1e-4, "puzzle_emb_lr": 1e-2,
-                 "weight_decay": 0.1, "puzzle_emb_weight_decay": 0.1}
+    hrm_train = readme_training(epochs=PAPER_EPOCHS, eval_interval=10_000, examples_per_epoch=PAPER_EXAMPLES_PER_EPOCH,
+                                lr=1e-4, puzzle_emb_lr=1e-2, weight_decay=0.1, batch_size=PAPER_BATCH)
     return trm | hrm_presets(trm["paper"], trm["small"], hrm_train)

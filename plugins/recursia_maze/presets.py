@@ -20,7 +20,7 @@ puzzle-embedding lr 1e-4, weight decays 1.0, evaluating every 2000 epochs (26,04
 
 from __future__ import annotations
 
-from recursia.hrm import epochs_to_steps, hrm_presets
+from recursia.hrm import hrm_presets, readme_training
 
 
 def presets(task) -> dict[str, dict]:
@@ -46,8 +46,8 @@ def presets(task) -> dict[str, dict]:
             "data": {"train_size": 10000, "test_size": 1000, "aug": 1},
         },
     }
-    hrm_train = {"steps": epochs_to_steps(20000, 1000, 768), "eval_every": epochs_to_steps(2000, 1000, 768),
-                 "lr": 1e-4, "puzzle_emb_lr": 1e-4, "weight_decay": 1.0, "puzzle_emb_weight_decay": 1.0}
+    hrm_train = readme_training(epochs=20000, eval_interval=2000, examples_per_epoch=1000, lr=1e-4,
+                                puzzle_emb_lr=1e-4, weight_decay=1.0)
     out = trm | hrm_presets(trm["paper"], trm["small"], hrm_train)
     out["hrm"]["data"] = {**out["hrm"]["data"], "aug": 0}  # HRM's maze-30x30-hard-1k has no augmented copies
     return out

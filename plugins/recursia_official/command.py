@@ -56,9 +56,11 @@ def forward_check(model: RecursiveModel, out: Path, seed: int = 0) -> str:
     model reloaded from run directory ``out``; CheckpointError unless the outputs are
     finite and identical. Returns the line to print."""
     gen = torch.Generator().manual_seed(seed)
-    rows = min(4, model.embed.puzzle.weight.shape[0] if model.embed.puzzle is not None else 4) or 1
+    table = model.embed.puzzle
+    ids = table.weight.shape[0] if table is not None else 1  # puzzle identifiers the model knows
+    rows = min(4, ids) if table is not None else 4
     inputs = torch.randint(model.vocab_size, (rows, model.seq_len), generator=gen)  # (R, L)
-    pids = torch.arange(rows) % (model.embed.puzzle.weight.shape[0] if model.embed.puzzle is not None else 1)
+    pids = torch.arange(rows) % ids
     reloaded = load_run(out).model
     outs = []
     for m in (model, reloaded):

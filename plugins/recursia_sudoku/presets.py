@@ -18,7 +18,7 @@ model has 27,275,266 parameters.
 
 from __future__ import annotations
 
-from recursia.hrm import epochs_to_steps, hrm_presets
+from recursia.hrm import hrm_presets, readme_training
 
 
 def presets(task) -> dict[str, dict]:
@@ -43,6 +43,6 @@ def presets(task) -> dict[str, dict]:
             "data": {"train_size": 5000, "test_size": 1000, "aug": 3},
         },
     }
-    hrm_train = {"steps": epochs_to_steps(20000, 1000, 768), "eval_every": epochs_to_steps(2000, 1000, 768),
-                 "lr": 1e-4, "puzzle_emb_lr": 1e-4, "weight_decay": 1.0, "puzzle_emb_weight_decay": 1.0}
+    hrm_train = readme_training(epochs=20000, eval_interval=2000, examples_per_epoch=1000, lr=1e-4,
+                                puzzle_emb_lr=1e-4, weight_decay=1.0)
     return trm | hrm_presets(trm["paper"], trm["small"], hrm_train)
