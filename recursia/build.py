@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pydantic import ValidationError
 
 from recursia.config import RunConfig, format_validation_error
 from recursia.errors import ConfigError
-from recursia.model import RecursiveModel
 from recursia.plugins import Registry, get_registry
 from recursia.task import Task
+
+if TYPE_CHECKING:  # the model (and torch) is imported when one is built
+    from recursia.model import RecursiveModel
 
 
 def make_task(name: str, options: dict, registry: Registry | None = None) -> Task:
@@ -24,6 +28,8 @@ def make_task(name: str, options: dict, registry: Registry | None = None) -> Tas
 def make_model(cfg: RunConfig, task: Task, num_puzzle_ids: int,
                registry: Registry | None = None) -> RecursiveModel:
     """A freshly initialised model for ``task`` with the mixer named in the config."""
+    from recursia.model import RecursiveModel
+
     factory = (registry or get_registry()).mixer(cfg.model.mixer)
     try:
         return RecursiveModel(cfg.model, task.vocab_size, task.seq_len, num_puzzle_ids, factory)

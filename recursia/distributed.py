@@ -13,12 +13,12 @@ import os
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Callable, Iterator, TypeVar
-
-import torch
-import torch.distributed as dist
+from typing import TYPE_CHECKING, Callable, Iterator, TypeVar
 
 from recursia.errors import ConfigError
+
+if TYPE_CHECKING:  # torch is imported where a collective runs: the CLI starts without it
+    import torch
 
 T = TypeVar("T")
 # How long a collective may wait for the slowest process: long enough for rank 0 to build a
@@ -48,6 +48,7 @@ class World:
     def all_reduce_sum(self, tensor: torch.Tensor) -> torch.Tensor:
         """Sum ``tensor`` over all processes, in place; returns it."""
         if self.size > 1:
+            import torch.distributed as dist
             dist.all_reduce(tensor, op=dist.ReduceOp.SUM)
         return tensor
 
@@ -55,6 +56,8 @@ class World:
         """(size * N, ...) the equally shaped (N, ...) tensors of every process, in rank order."""
         if self.size == 1:
             return tensor
+        import torch
+        import torch.distributed as dist
         parts = [torch.empty_like(tensor) for _ in range(self.size)]
         dist.all_gather(parts, tensor.contiguous())
         return torch.cat(parts)
@@ -64,6 +67,7 @@ class World:
         counts N_r may differ (shorter ones are padded for the transfer)."""
         if self.size == 1:
             return tensor
+        import torch
         counts = self.all_gather(torch.tensor([tensor.shape[0]], device=tensor.device)).tolist()
         padded = tensor.new_zeros((max(counts), *tensor.shape[1:]))
         padded[:tensor.shape[0]] = tensor
@@ -75,6 +79,8 @@ class World:
         rank order; elsewhere ``None`` (every process must call it)."""
         if self.size == 1:
             return tensor
+        import torch
+        import torch.distributed as dist
         parts = [torch.empty_like(tensor) for _ in range(self.size)] if self.main else None
         dist.gather(tensor.contiguous(), parts, dst=0)
         return torch.cat(parts) if self.main else None
@@ -97,6 +103,7 @@ class World:
     def barrier(self) -> None:
         """Wait until every process gets here."""
         if self.size > 1:
+            import torch.distributed as dist
             dist.barrier()
 
 
@@ -128,7 +135,12 @@ def process_group(device: str) -> Iterator[World]:
     CPU) for the duration, and yield this process's :class:`World`; without torchrun
     yield the one-process world and do nothing."""
     world = world_from_env()
-    if world.size == 1 or dist.is_initialized():
+    if world.size == 1:
+        yield world
+        return
+    import torch
+    import torch.distributed as dist
+    if dist.is_initialized():
         yield world
         return
     cuda = device.startswith("cuda")

@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 
 from recursia.errors import CheckpointError
-from recursia.train.checkpoint import METRICS_FILE
+from recursia.train.run_files import METRICS_FILE
 from recursia.train.metrics_log import read_metrics, series
 
 

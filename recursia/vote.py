@@ -29,7 +29,7 @@ from recursia.data.dataset import Split
 from recursia.distributed import SINGLE, World
 from recursia.errors import DatasetError
 from recursia.infer import run_steps, share_batches
-from recursia.train.checkpoint import atomic_write_text
+from recursia.train.run_files import atomic_write_text
 from recursia.model import RecursiveModel
 from recursia.task import Task
 

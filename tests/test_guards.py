@@ -158,7 +158,7 @@ def test_out_of_memory_gives_advice_and_keeps_the_last_checkpoint(data4, tmp_pat
 
 
 def test_out_of_memory_in_eval_says_use_a_smaller_batch(data4, tmp_path, monkeypatch, capsys):
-    import recursia.cli.evaluate as evaluate_cli
+    import recursia.infer as infer  # the eval command imports evaluate from here when it runs
 
     run = tmp_path / "e"
     assert exit_code(*train_args(data4, run, 2)) == 0
@@ -166,7 +166,7 @@ def test_out_of_memory_in_eval_says_use_a_smaller_batch(data4, tmp_path, monkeyp
     def oom(*args, **kwargs):
         raise RuntimeError("[enforce fail at alloc_cpu.cpp:127] DefaultCPUAllocator: can't allocate memory")
 
-    monkeypatch.setattr(evaluate_cli, "evaluate", oom)
+    monkeypatch.setattr(infer, "evaluate", oom)
     capsys.readouterr()
     assert exit_code("eval", str(run), "--data", str(data4), "--batch-size", "64") == 2
     assert capsys.readouterr().err.strip() == ("error: out of memory on cpu with 64 test examples per batch: use a "

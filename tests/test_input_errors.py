@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from recursia.train.checkpoint import remove_stale_temp_files
+from recursia.train.run_files import remove_stale_temp_files
 from tests.test_end_to_end import PUZZLE_4x4, TINY, data4, run4, run_cli  # noqa: F401 (fixtures)
 
 

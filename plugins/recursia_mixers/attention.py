@@ -42,6 +42,11 @@ class Attention(nn.Module):
             raise ConfigError(f"model.mixer_options.rope: expected true or false, got {rope!r}")
         return cls(hidden_size, seq_len, cfg.num_heads, cfg.rope_theta if rope else None)
 
+    def flops_per_sample(self, seq_len: int, hidden_size: int) -> int:
+        """Model FLOPs of one call on one sample (DESIGN section 8): the projections'
+        multiply-adds once per position, plus 4*S^2*D for the scores and the values."""
+        return 2 * seq_len * sum(p.numel() for p in self.parameters()) + 4 * seq_len ** 2 * hidden_size
+
     def forward(self, h: torch.Tensor) -> torch.Tensor:
         """(B, S, D) -> (B, S, D)."""
         b, s, d = h.shape

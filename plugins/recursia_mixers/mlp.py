@@ -31,6 +31,11 @@ class SequenceMLP(nn.Module):
                               f"(the mlp mixer has no options)")
         return cls(seq_len, cfg.expansion, cfg.swiglu_multiple)
 
+    def flops_per_sample(self, seq_len: int, hidden_size: int) -> int:
+        """Model FLOPs of one call on one sample (DESIGN section 8): every weight is a
+        multiply-add once per channel."""
+        return 2 * hidden_size * sum(p.numel() for p in self.parameters())
+
     def forward(self, h: torch.Tensor) -> torch.Tensor:
         """(B, S, D) -> (B, S, D)."""
         return self.swiglu(h.transpose(1, 2)).transpose(1, 2)

@@ -3,24 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
 import typer
 
 from recursia import config as C
 from recursia.build import make_model, make_task
 from recursia.cli.common import check_out_folder
 from recursia.errors import CheckpointError, ConfigError
-from recursia.model import RecursiveModel
 from recursia.plugins import get_registry
-from recursia.train.checkpoint import STATE_FILE, load_run, load_state, save_model
-from recursia_official.convert import (
-    convert_state_dict,
-    load_arch_config,
-    model_config_from_official,
-    official_parameter_count,
-    read_official_checkpoint,
-)
+from recursia.train.run_files import STATE_FILE
+
+if TYPE_CHECKING:  # torch and the model are imported when the command runs, not for --help
+    from recursia.model import RecursiveModel
 
 app = typer.Typer(no_args_is_help=True, help="Import checkpoints from other implementations.")
 
@@ -55,6 +50,10 @@ def forward_check(model: RecursiveModel, out: Path, seed: int = 0) -> str:
     """Run one supervision step on a few seeded random token rows in ``model`` and in the
     model reloaded from run directory ``out``; CheckpointError unless the outputs are
     finite and identical. Returns the line to print."""
+    import torch
+
+    from recursia.train.checkpoint import load_run
+
     gen = torch.Generator().manual_seed(seed)
     table = model.embed.puzzle
     ids = table.weight.shape[0] if table is not None else 1  # puzzle identifiers the model knows
@@ -88,6 +87,10 @@ def official_command(
 ) -> None:
     """Convert an official TinyRecursiveModels (TRM) or HRM checkpoint into a recursia run
     directory, then check it: parameter counts, and one forward step of the written run."""
+    from recursia.train.checkpoint import load_state, save_model
+    from recursia_official.convert import (convert_state_dict, load_arch_config, model_config_from_official,
+                                           official_parameter_count, read_official_checkpoint)
+
     check_out_folder(out)
     if (out / STATE_FILE).is_file():
         raise CheckpointError(f"--out {out} holds a training run ({STATE_FILE}); write the conversion to "

@@ -30,7 +30,7 @@ from recursia.build import make_model, make_task
 from recursia.cli.common import check_out_folder, dataset_folder, pick_device
 from recursia.errors import ConfigError
 from recursia.jsonfile import read_json_object
-from recursia.train.checkpoint import STATE_FILE, atomic_write_text
+from recursia.train.run_files import STATE_FILE, atomic_write_text
 from recursia.train.metrics_log import read_metrics, series
 from recursia.train.summary import run_summary
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
-import torch
-
 from recursia.build import make_task
 from recursia.config import RunConfig
 from recursia.data.cache import default_dataset
@@ -15,6 +13,8 @@ from recursia.errors import ConfigError
 
 def pick_device(device: str | None) -> str:
     """``cuda`` when available (or asked for), else ``cpu``; ConfigError for an unusable one."""
+    import torch  # here, not at the top: the CLI starts without torch
+
     if device is None:
         return "cuda" if torch.cuda.is_available() else "cpu"
     if device.startswith("cuda") and not torch.cuda.is_available():

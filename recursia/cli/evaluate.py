@@ -8,7 +8,7 @@ import sys
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
 
 import typer
 from rich.console import Console
@@ -18,10 +18,11 @@ from recursia.cli.common import check_out_file, dataset_folder, pick_device
 from recursia.data.dataset import Split, find_split, read_augmentation_record, read_task_split
 from recursia.distributed import World, process_group, rank_device
 from recursia.errors import CheckpointError, ConfigError, DatasetError, is_out_of_memory
-from recursia.infer import EvalResult, evaluate, forward_autocast
 from recursia.plots import plot_step_accuracy
-from recursia.train.checkpoint import LoadedRun, load_run
-from recursia.vote import PASS_AT, predict_split, vote, write_submission
+
+if TYPE_CHECKING:  # the modules that import torch are imported when the command runs, not for --help
+    from recursia.infer import EvalResult
+    from recursia.train.checkpoint import LoadedRun
 
 
 class Halting(str, Enum):
@@ -53,6 +54,9 @@ def eval_command(
     """Cell and exact accuracy at every supervision step 1..N_sup and with learned
     halting; with voting, pass@1/2/5/10 over the augmented copies of every test
     puzzle. Under torchrun each process evaluates a share and rank 0 reports."""
+    from recursia.infer import evaluate, forward_autocast
+    from recursia.train.checkpoint import load_run
+
     device = pick_device(device)
     if plot is not None:
         check_out_file(plot, "--plot")
@@ -156,6 +160,9 @@ def _vote(run: LoadedRun, others: list[LoadedRun], split: Split, test_dir: Path,
           as_json: bool, device: str, batch_size: int, world: World, show: bool) -> None:
     """Predict with every run (each process its share, gathered), then on rank 0 vote,
     print pass@k and write the submission when asked."""
+    from recursia.infer import forward_autocast
+    from recursia.vote import PASS_AT, predict_split, vote, write_submission
+
     record = read_augmentation_record(split, test_dir)
     loaded = [run, *others]
     share = len(world.share(split.num_examples))

@@ -5,20 +5,21 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import typer
 
 from recursia.build import make_task
-from recursia.adapt import AdaptationSet, adapt
 from recursia.cli.common import check_out_file, pick_device
-from recursia.data.augment import AugmentationRecord
 from recursia.errors import CheckpointError, ConfigError, PuzzleError, RecursiaError
-from recursia.infer import Solution, read_puzzle_file, solve
 from recursia.plugins import get_registry
 from recursia.task import Task
-from recursia.train.checkpoint import LoadedRun, latest_run, load_run
-from recursia.vote import predict_split, vote
+
+if TYPE_CHECKING:  # the modules that import torch are imported when the command runs, not for --help
+    from recursia.adapt import AdaptationSet
+    from recursia.infer import Solution
+    from recursia.train.checkpoint import LoadedRun
 
 ADAPT_STEPS = 120  # optimizer steps adapting to a puzzle's demonstrations: about a minute on 2 CPU cores (small ARC preset)
 VERSIONS = 8  # versions of such a puzzle (the original and augmented ones) that adapt and vote
@@ -48,6 +49,9 @@ def solve_command(
     (--adapt full also fine-tunes the network), then every version's test inputs are
     predicted, mapped back and voted, and the top two attempts are shown.
     """
+    from recursia.infer import read_puzzle_file, solve
+    from recursia.train.checkpoint import latest_run, load_run
+
     if adapt_mode not in ("rows", "full"):
         raise ConfigError(f"--adapt {adapt_mode}: expected rows or full")
     device = pick_device(device)
@@ -124,6 +128,11 @@ def _adapt_and_vote(run: LoadedRun, demos: AdaptationSet, steps: int, full: bool
     version's test inputs, vote and print the top two attempts per test input; with
     ``show_steps``, first the original version's answer to each test input after every
     supervision step."""
+    from recursia.adapt import adapt
+    from recursia.data.augment import AugmentationRecord
+    from recursia.infer import solve
+    from recursia.vote import predict_split, vote
+
     if steps:
         losses = adapt(run.model, run.cfg, demos, steps, full=full, seed=seed, device=device)
     else:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import torch
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
@@ -15,10 +14,8 @@ from recursia.cli.common import check_out_folder, dataset_folder, pick_device
 from recursia.cli.launch import launch
 from recursia.distributed import SINGLE, World, process_group, rank_device, world_from_env
 from recursia.errors import ConfigError
-from recursia.plots import plot_metrics
 from recursia.plugins import get_registry
-from recursia.train.checkpoint import CONFIG_FILE, STATE_FILE
-from recursia.train.loop import local_batch_size, train
+from recursia.train.run_files import CONFIG_FILE, STATE_FILE
 
 
 def resolve_config(task: str | None, mixer: str | None, preset: str | None, config_file: Path | None,
@@ -117,6 +114,9 @@ def train_command(
     progress: bool = typer.Option(True, help="show a progress bar"),
 ) -> None:
     """Train a model; resumes when --out holds an unfinished run."""
+    from recursia.plots import plot_metrics
+    from recursia.train.loop import local_batch_size  # torch: imported once a command runs, not for --help
+
     device = pick_device(device)
     if nproc > 1 and world_from_env().size == 1:
         cfg, out, _ = _plan(task, mixer, preset, config, out, steps, overrides, data, device, SINGLE)
@@ -164,6 +164,8 @@ def _plan(task, mixer, preset, config, out, steps, overrides, data, device: str,
     if data is not None or cfg.data.path:  # recorded in full, so that eval and solve find the data from anywhere
         cfg.data.path = str(Path(data if data is not None else cfg.data.path).resolve())
     if out is None:
+        import torch
+
         stamp = torch.tensor([int(time.time())], device=device if world.size > 1 else "cpu")
         now = int(world.all_gather(stamp)[0])  # rank 0's time: one folder for every process
         out = Path("runs") / f"{cfg.task}-{cfg.model.mixer}-{time.strftime('%Y%m%d-%H%M%S', time.localtime(now))}"
@@ -171,6 +173,8 @@ def _plan(task, mixer, preset, config, out, steps, overrides, data, device: str,
 
 
 def _train_with_progress(cfg: C.RunConfig, out: Path, data_dir: Path, device: str, show: bool, world: World):
+    from recursia.train.loop import train
+
     log = print if world.main else _quiet
     if not show:
         return train(cfg, out, data_dir, device, log=log, world=world)

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Literal
 
 from recursia.errors import ConfigError
-from recursia.train.checkpoint import METRICS_FILE
+from recursia.train.run_files import METRICS_FILE
 
 TENSORBOARD_DIR = "tensorboard"
 

@@ -15,7 +15,8 @@ import torch
 
 from recursia.errors import CheckpointError
 from recursia.model import Carry, RecursiveModel
-from recursia.train.checkpoint import STATE_FILE, atomic_save, read_metadata, read_tensors
+from recursia.train.checkpoint import atomic_save, read_tensors
+from recursia.train.run_files import STATE_FILE, read_metadata
 
 
 @dataclass

@@ -12,7 +12,7 @@ import json
 import math
 from pathlib import Path
 
-from recursia.train.checkpoint import CONFIG_FILE, METRICS_FILE, MODEL_FILE, read_metadata
+from recursia.train.run_files import CONFIG_FILE, METRICS_FILE, MODEL_FILE, read_metadata
 from recursia.train.metrics_log import read_metrics, series
 
 
