@@ -147,7 +147,10 @@ class TrainConfig(_Strict):
                                                    "backward on CPU is up to 9x slower without)")
     dtype: Literal["auto", "float32", "bfloat16"] = Field(
         "auto", description="forward dtype: auto = bfloat16 autocast on CUDA (official), float32 on CPU")
-    threads: int | None = Field(None, description="torch CPU threads (None = torch default)")
+    threads: int | Literal["auto"] | None = Field(
+        None, description="torch CPU threads: a count, None = torch's default, auto = torch's default while the "
+                          "machine is otherwise idle and the cores other processes leave free while it is not "
+                          "(one process on the CPU; runs then repeat only to float rounding)")
     nonfinite: Literal["stop", "skip"] = Field(
         "stop", description="a non-finite loss or gradient: stop the run (its last checkpoint is kept) or skip "
                             "the step (no update; its batch is dropped and counted as nonfinite_skipped)")

@@ -62,7 +62,8 @@ def presets(task) -> dict[str, dict]:
                       "T": 2, "n": 2, "halt_max_steps": 6, "puzzle_emb_len": 1, "swiglu_multiple": 64},
             "train": {"steps": 1800, "batch_size": 64, "lr": 1e-3, "weight_decay": 0.1, "warmup_steps": 100,
                       "puzzle_emb_lr": 1e-2, "puzzle_emb_weight_decay": 0.1, "ema_rate": 0.99,
-                      "eval_every": 300, "eval_limit": 300, "checkpoint_every": 300, "compile": True},
+                      "eval_every": 300, "eval_limit": 300, "checkpoint_every": 300, "compile": True,
+                      "threads": "auto"},
             "data": {"aug": 1},
         },
     }

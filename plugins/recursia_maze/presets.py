@@ -42,7 +42,8 @@ def presets(task) -> dict[str, dict]:
                       "rope_theta": 100.0},
             "train": {"steps": 2000, "batch_size": 64, "lr": 2e-3, "weight_decay": 0.1, "warmup_steps": 100,
                       "puzzle_emb_lr": 1e-3, "puzzle_emb_weight_decay": 0.1, "ema_rate": 0.99, "loss": "softmax",
-                      "eval_every": 250, "eval_limit": 300, "checkpoint_every": 250, "compile": True},
+                      "eval_every": 250, "eval_limit": 300, "checkpoint_every": 250, "compile": True,
+                      "threads": "auto"},
             "data": {"train_size": 10000, "test_size": 1000, "aug": 1},
         },
     }

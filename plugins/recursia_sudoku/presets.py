@@ -39,7 +39,8 @@ def presets(task) -> dict[str, dict]:
                       "halt_max_steps": 8, "puzzle_emb_len": 1, "swiglu_multiple": 64},
             "train": {"steps": 1500, "batch_size": 128, "lr": 2e-3, "weight_decay": 0.1, "warmup_steps": 100,
                       "puzzle_emb_lr": 1e-3, "puzzle_emb_weight_decay": 0.1, "ema_rate": 0.99,
-                      "eval_every": 250, "eval_limit": 300, "checkpoint_every": 250, "compile": True},
+                      "eval_every": 250, "eval_limit": 300, "checkpoint_every": 250, "compile": True,
+                      "threads": "auto"},
             "data": {"train_size": 5000, "test_size": 1000, "aug": 3},
         },
     }

@@ -61,6 +61,6 @@ def step_flops(model: RecursiveModel) -> StepFlops:
     z_call = net_flops(model.net, s, d)
     y_call = net_flops(model.net_y, s, d) if model.net_y is not None else z_call
     calls = [y_call if k is None else z_call for k in model.schedule]
-    heads = 2 * s * _params(model.lm_head) + 2 * _params(model.q_head)
+    heads = 2 * s * model.lm_head.weight.numel() + 2 * model.q_head.weight.numel()  # q: read at one position
     under_grad = sum(calls[len(calls) - model.grad_updates:]) + heads
     return StepFlops(forward=sum(calls) + heads, backward=2 * under_grad)

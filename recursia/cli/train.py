@@ -148,6 +148,16 @@ def train_command(
     print(f"saved {out} (model.safetensors, metrics.jsonl, plots/)")
 
 
+def busy_note(record: dict) -> str:
+    """``"busy machine: 1 thread"`` in the progress line while other processes use a core
+    or more (train.threads auto adapts then), else ``""``."""
+    others = record.get("busy_cores_others", 0.0)
+    if others < 0.5:
+        return ""
+    threads = record.get("threads")
+    return f"[yellow]busy machine ({others:.1f} cores used by others): {threads} thread{'s' * (threads != 1)}"
+
+
 def _quiet(*args, **kwargs) -> None:
     """What the processes other than rank 0 print: nothing."""
 
@@ -180,14 +190,15 @@ def _train_with_progress(cfg: C.RunConfig, out: Path, data_dir: Path, device: st
         return train(cfg, out, data_dir, device, log=log, world=world)
     cols = [TextColumn("[bold]train"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
             TextColumn("loss {task.fields[loss]}"), TextColumn("acc {task.fields[acc]}"),
-            TextColumn("{task.fields[sps]} steps/s"), TimeElapsedColumn(), TimeRemainingColumn()]
+            TextColumn("{task.fields[sps]} steps/s"), TextColumn("{task.fields[busy]}"), TimeElapsedColumn(),
+            TimeRemainingColumn()]
     with Progress(*cols) as bar:
-        tid = bar.add_task("train", total=cfg.train.steps, loss="-", acc="-", sps="-")
+        tid = bar.add_task("train", total=cfg.train.steps, loss="-", acc="-", sps="-", busy="")
 
         def on_step(m: dict) -> None:
             fields = {}
             if "loss" in m:  # a logged step: the window's means
-                fields = {"loss": f"{m['loss']:.3f}", "sps": f"{m['steps_per_s']:.2f}"}
+                fields = {"loss": f"{m['loss']:.3f}", "sps": f"{m['steps_per_s']:.2f}", "busy": busy_note(m)}
                 acc = m["halted_exact_acc"]
                 if acc == acc:  # not NaN: some slots finished in the window
                     fields["acc"] = f"{acc:.1%}"

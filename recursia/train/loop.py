@@ -42,6 +42,7 @@ from recursia.model import Carry, RecursiveModel
 from recursia.model.recursion import exploration_draws
 from recursia.train.checkpoint import save_best, save_model, snapshot
 from recursia.train.ema import EMA
+from recursia.train.threads import ThreadGovernor
 from recursia.train.run_files import (METRICS_FILE, STATE_FILE, atomic_write_text, read_metadata,
                                       remove_stale_temp_files)
 from recursia.train.feeder import CarryFeeder, HostCopy, host_buffer
@@ -350,8 +351,6 @@ def train(cfg: RunConfig, run_dir: Path, data_dir: Path, device: str | torch.dev
     work is lost. The data and the model are checked before anything is written to
     ``run_dir``; temporary files a killed checkpoint write left there are removed on resume.
     """
-    if cfg.train.threads:
-        torch.set_num_threads(cfg.train.threads)
     run_dir = Path(run_dir)
     trainer = None
     try:
@@ -394,6 +393,8 @@ def _loop(trainer: Trainer, metrics: MetricsLog | None, on_step: Callable[[dict]
     """Train ``trainer`` to ``train.steps``, logging, evaluating and checkpointing on the way
     (``metrics``: rank 0's log; ``None`` in the other processes)."""
     t, world = trainer.cfg.train, trainer.world
+    adapt = t.threads == "auto" and trainer.device.type == "cpu" and world.size == 1
+    governor = ThreadGovernor(torch.get_num_threads()) if adapt else None
     last: dict = {}
     start = time.perf_counter()
     window = (start, trainer.step)
@@ -405,6 +406,8 @@ def _loop(trainer: Trainer, metrics: MetricsLog | None, on_step: Callable[[dict]
                 f"{trainer.step} to {trainer.run_dir}")
             raise stop
         record = trainer.train_step()
+        if governor is not None:
+            governor.check()
         step = record["step"]
         logged = step % t.log_every == 0 or step == t.steps
         evaluated = bool(t.eval_every) and step % t.eval_every == 0 and step < t.steps
@@ -414,6 +417,10 @@ def _loop(trainer: Trainer, metrics: MetricsLog | None, on_step: Callable[[dict]
             took, steps = max(now - window[0], 1e-9), step - window[1]
             record |= {"lr": lr_at(step, t.lr, t.warmup_steps), **trainer.read_stats(),
                        "steps_per_s": steps / took, "samples_per_s": steps * t.batch_size / took}
+            if trainer.device.type == "cpu":
+                record["threads"] = torch.get_num_threads()
+            if governor is not None:
+                record["busy_cores_others"] = round(governor.others, 2)  # cores other processes used
             if trainer.device.type == "cuda":  # the allocator's own count: no wait for the GPU
                 record["max_memory_gib"] = torch.cuda.max_memory_allocated(trainer.device) / 2**30
         if evaluated:

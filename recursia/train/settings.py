@@ -1,6 +1,7 @@
 """The process-wide torch settings a run trains under, set for the duration of training
-and restored afterwards: deterministic algorithms (``train.deterministic``) and, on the
-CPU, denormal floats flushed to zero (``train.flush_denormal``)."""
+and restored afterwards: deterministic algorithms (``train.deterministic``), the CPU
+thread count (``train.threads``) and, on the CPU, denormal floats flushed to zero
+(``train.flush_denormal``)."""
 
 from __future__ import annotations
 
@@ -50,10 +51,24 @@ def uses_determinism(cfg: RunConfig, device: str | torch.device) -> bool:
 
 
 @contextmanager
+def cpu_threads(count: int | str | None):
+    """``torch.set_num_threads(count)`` for the duration (None or ``auto``: start from
+    torch's setting); torch's setting is restored afterwards."""
+    before = torch.get_num_threads()
+    if isinstance(count, int):
+        torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+@contextmanager
 def training_settings(cfg: RunConfig, device: str | torch.device):
     """The process-wide torch settings ``cfg`` trains under on ``device``, for the
-    duration: deterministic algorithms (``train.deterministic``) and, on the CPU,
-    flushed denormals (``train.flush_denormal``)."""
+    duration: deterministic algorithms (``train.deterministic``), ``train.threads`` and,
+    on the CPU, flushed denormals (``train.flush_denormal``)."""
     flush = cfg.train.flush_denormal and torch.device(device).type == "cpu"
-    with deterministic_algorithms(uses_determinism(cfg, device)), denormals_flushed(flush):
+    with deterministic_algorithms(uses_determinism(cfg, device)), denormals_flushed(flush), \
+            cpu_threads(cfg.train.threads):
         yield
