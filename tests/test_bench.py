@@ -174,15 +174,25 @@ def test_governor_gives_a_busy_neighbour_its_core_and_takes_it_back(monkeypatch)
     gov = ThreadGovernor(2, interval=3.0, clock=lambda: m.now, busy=lambda: m.busy_total, own=lambda: m.own_total)
     m.advance(1.0, 2.0, 1.0)
     assert not gov.check() and gov.threads == 2  # not yet an interval
-    m.advance(2.5, 1.4, 0.6)  # a neighbour took most of a core
+    m.advance(2.5, 1.4, 0.6)  # a neighbour took most of a core: measured once
+    assert not gov.check() and gov.threads == 2 and gov.others == pytest.approx((1.0 + 0.6 * 2.5) / 3.5)
+    m.advance(3.0, 1.4, 0.6)  # twice in a row
     assert gov.check() and gov.threads == 1 and gov.contended and set_to == [1]
     assert gov.describe() == "busy machine: 1 of 2 threads"
     m.advance(3.0, 1.0, 1.0)
     assert not gov.check() and gov.threads == 1  # still there
-    m.advance(3.0, 1.0, 0.1)  # gone
+    m.advance(3.0, 2.0, 0.0)  # a pause of one interval is not followed
+    assert not gov.check()
+    m.advance(3.0, 1.0, 1.0)
+    assert not gov.check() and gov.threads == 1
+    m.advance(3.0, 1.0, 0.1)
+    m.advance(3.0, 1.0, 0.1)
+    assert not gov.check()  # gone: the two intervals were one measurement
+    m.advance(3.0, 2.0, 0.0)
     assert gov.check() and gov.threads == 2 and not gov.contended and set_to == [1, 2]
-    m.advance(3.0, 2.0, 0.3)  # a little background work does not count
-    assert not gov.check() and gov.threads == 2
+    for _ in range(2):
+        m.advance(3.0, 2.0, 0.3)  # a little background work does not count
+        assert not gov.check() and gov.threads == 2
 
 
 def test_governor_without_proc_stat_keeps_the_threads(monkeypatch):

@@ -5,7 +5,9 @@ between the things compared, medians reported."""
 from __future__ import annotations
 
 import contextlib
+import os
 import resource
+import signal
 import statistics
 import subprocess
 import sys
@@ -89,7 +91,7 @@ def _settle(tr: Trainer, governor: ThreadGovernor | None) -> None:
     """Untimed steps until the governor has measured the machine as it is now."""
     if governor is None:
         return
-    end = time.perf_counter() + governor.interval * 1.5
+    end = time.perf_counter() + governor.interval * 2.5  # a change takes two intervals
     while time.perf_counter() < end:
         _timed_steps(tr, 1, governor)
 
@@ -227,20 +229,25 @@ def solve_time(spec: Spec, puzzle: Path, rounds: int = 5, log: Callable[[str], N
 
 
 @contextlib.contextmanager
-def busy_neighbour(kind: str = "spin") -> Iterator[subprocess.Popen]:
+def busy_neighbour(kind: str = "spin") -> Iterator[int]:
     """A competing busy process for the duration: ``spin`` (one core of pure Python) or
-    ``torch`` (a torch matmul loop with torch's default threads)."""
+    ``torch`` (a torch matmul loop on torch's default threads). It is started detached
+    (not a child of this process), as a neighbour on a laptop is; yields its pid."""
     code = {"spin": "while True: pass",
             "torch": "import torch\na = torch.randn(512, 512)\nwhile True: a @ a"}.get(kind)
     if code is None:
         raise ConfigError(f"--neighbour {kind}: expected spin or torch")
-    proc = subprocess.Popen([sys.executable, "-c", code])
+    launcher = ("import subprocess, sys\n"
+                f"p = subprocess.Popen([sys.executable, '-c', {code!r}], start_new_session=True, "
+                "stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n"
+                "print(p.pid)")
+    pid = int(subprocess.run([sys.executable, "-c", launcher], capture_output=True, text=True, check=True).stdout)
     try:
         time.sleep(1.0)  # started (torch: imported)
-        yield proc
+        yield pid
     finally:
-        proc.kill()
-        proc.wait()
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
 
 
 def contention(spec: Spec, mode: Mode, steps: int = 3, warmup: int = 2, rounds: int = 3, neighbour: str = "spin",
