@@ -145,8 +145,9 @@ class TrainConfig(_Strict):
                             "auto = on on CPU, off on CUDA (where it also needs CUBLAS_WORKSPACE_CONFIG)")
     flush_denormal: bool = Field(True, description="CPU: treat denormal floats as zero (attention "
                                                    "backward on CPU is up to 9x slower without)")
-    dtype: Literal["auto", "float32", "bfloat16"] = Field(
-        "auto", description="forward dtype: auto = bfloat16 autocast on CUDA (official), float32 on CPU")
+    dtype: Literal["auto", "fastest", "float32", "bfloat16"] = Field(
+        "auto", description="forward dtype: auto = bfloat16 autocast on CUDA (official), float32 on CPU; fastest = "
+                            "bfloat16 also on a CPU that multiplies bf16 in hardware (AMX or AVX512-BF16)")
     threads: int | Literal["auto"] | None = Field(
         None, description="torch CPU threads: a count, None = torch's default, auto = torch's default while the "
                           "machine is otherwise idle and the cores other processes leave free while it is not "

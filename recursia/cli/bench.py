@@ -188,7 +188,7 @@ def all_command(task: str = TASK, preset: str = PRESET, batch_size: int = BATCH,
     trained = train_speed(spec, _modes(ALL_MODES), steps, warmup, rounds)
     results += trained
     best = max(trained, key=lambda r: r["samples_steps_per_s"])
-    results += _infer(spec, "fp32,bf16", 256, 256, None, None, rounds)
+    results += _infer(spec, "fp32,bf16", 32, 32, None, None, min(rounds, 2))  # a paper-size eval is slow on a CPU
     if peers_too:
         from recursia.bench.peers import peers
 
