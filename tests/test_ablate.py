@@ -20,7 +20,7 @@ from tests.test_end_to_end import data4, run_cli  # noqa: F401 (a fixture)
 def tiny(data) -> list[str]:
     """``--set`` options that make every row a tiny model on the 4x4 test data."""
     sets = ["task_options.size=4", "model.hidden_size=16", "model.num_heads=2", "train.compile=false",
-            "train.batch_size=8", "train.eval_limit=16", "train.log_every=5", "train.checkpoint_every=100000",
+            "train.dtype=float32", "train.batch_size=8", "train.eval_limit=16", "train.log_every=5", "train.checkpoint_every=100000",
             f"data.path={data}"]
     return [arg for item in sets for arg in ("--set", item)]
 

@@ -16,8 +16,8 @@ from recursia.cli.train import resolve_config
 from tests.test_end_to_end import run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
-TINY = ["task_options.size=4", "train.compile=false", "model.hidden_size=16", "model.num_heads=2", "model.T=1",
-        "model.n=1", "model.halt_max_steps=3", "train.batch_size=8", "train.eval_every=0"]
+TINY = ["task_options.size=4", "train.compile=false", "train.dtype=float32", "model.hidden_size=16",
+        "model.num_heads=2", "model.T=1", "model.n=1", "model.halt_max_steps=3", "train.batch_size=8", "train.eval_every=0"]
 
 
 def from_file(path: Path, device: str = "cpu") -> C.RunConfig:

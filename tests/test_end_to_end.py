@@ -17,8 +17,9 @@ from recursia.cli.app import main
 from recursia.cli.train import resolve_config
 from recursia.train.loop import train
 
-TINY = ["--set", "task_options.size=4", "--set", "train.compile=false", "--set", "model.hidden_size=16", "--set", "model.num_heads=2",
-        "--set", "model.T=1", "--set", "model.n=1", "--set", "model.halt_max_steps=3",
+TINY = ["--set", "task_options.size=4", "--set", "train.compile=false", "--set", "train.dtype=float32",
+        "--set", "model.hidden_size=16", "--set", "model.num_heads=2", "--set", "model.T=1", "--set", "model.n=1",
+        "--set", "model.halt_max_steps=3",
         "--set", "train.batch_size=8", "--set", "train.eval_every=0", "--set", "train.checkpoint_every=2"]
 PUZZLE_4x4 = {"task": "sudoku", "puzzle": ["1...", "..3.", ".4..", "...2"]}
 

@@ -16,8 +16,8 @@ from recursia.cli.train import resolve_config
 from recursia.train.loop import Trainer, train
 from recursia.train.settings import training_settings
 
-SMALL = ["model.hidden_size=32", "model.swiglu_multiple=16", "train.batch_size=32", "train.eval_every=0",
-         "train.tensorboard=false", "train.warmup_steps=2"]
+SMALL = ["train.dtype=float32", "model.hidden_size=32", "model.swiglu_multiple=16", "train.batch_size=32",
+         "train.eval_every=0", "train.tensorboard=false", "train.warmup_steps=2"]
 
 
 def run(data, steps: int, *sets: str):
