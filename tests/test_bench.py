@@ -93,6 +93,9 @@ def test_bench_infer_json_with_solve(capsys, tmp_path, monkeypatch):
     assert [line["mode"] for line in evals] == ["fp32, halting full", "fp32, halting early"]
     assert all(line["puzzles_per_s"] > 0 and line["mean_steps"] <= 3 for line in evals)
     (solve,) = [line for line in lines if line["bench"] == "solve"]  # examples/puzzles/sudoku4.json fits
+    startup = [line for line in lines if line["bench"] == "startup"]
+    assert [line["mode"] for line in startup] == ["recursia --help", "recursia plugins", "recursia train --help"]
+    assert all(0 < line["seconds"] < 30 for line in startup)
     assert solve["seconds"] > solve["import_torch_seconds"] > 0
 
 

@@ -26,7 +26,7 @@ from recursia.data.dataset import find_split, read_task_split
 from recursia.errors import ConfigError
 from recursia.infer import evaluate, forward_autocast
 from recursia.model import RecursiveModel
-from recursia.train.checkpoint import save_model
+from recursia.train.checkpoint import load_run, save_model
 from recursia.train.loop import Trainer
 from recursia.train.settings import training_settings
 from recursia.train.threads import ThreadGovernor
@@ -153,17 +153,15 @@ def infer_speed(spec: Spec, modes: list[Mode], limit: int = 256, batch_size: int
     all N_sup steps; early: each until its learned halt, halted ones leave the batch) on
     ``limit`` test puzzles of ``spec``'s dataset, with the model of ``checkpoint`` (a run
     directory) or a freshly initialised one."""
-    from recursia.train.checkpoint import load_run
-
     cfg = spec.config()
-    if checkpoint is not None:
+    if checkpoint is not None:  # its task options, with the small data of a benchmark
         run = load_run(checkpoint)
-        model, task, cfg = run.model, run.task, run.cfg
+        model, task = run.model, run.task
+        cfg = run.cfg.model_copy(update={"data": cfg.data})
     else:
         task = make_task(cfg.task, cfg.task_options)
         model = make_model(cfg, task, 1)
-    split = read_task_split(find_split(dataset(spec.config() if checkpoint is None else cfg), "test"),
-                            task.seq_len, task.vocab_size, task.describe())
+    split = read_task_split(find_split(dataset(cfg), "test"), task.seq_len, task.vocab_size, task.describe())
     n = min(limit, split.num_examples)
     flops = step_flops(model).eval
     peak = peaks(model, min(batch_size, n))  # the eval step's products are the training step's forward ones
@@ -228,6 +226,23 @@ def solve_time(spec: Spec, puzzle: Path, rounds: int = 5, log: Callable[[str], N
                    runs=[round(v, 2) for v in runs["solve"]])]
 
 
+def startup_time(rounds: int = 5, log: Callable[[str], None] = PROGRESS) -> list[dict]:
+    """Wall time of ``recursia --help``, ``recursia plugins`` and ``recursia train --help``
+    (fresh processes; none imports torch), rounds alternated, medians."""
+    commands = {"recursia --help": ["--help"], "recursia plugins": ["plugins"],
+                "recursia train --help": ["train", "--help"]}
+    runs: dict[str, list[float]] = {name: [] for name in commands}
+    for name, args in commands.items():
+        _wall([sys.executable, "-m", "recursia", *args])  # warm the file cache
+    for r in range(rounds):
+        for name, args in commands.items():
+            runs[name].append(_wall([sys.executable, "-m", "recursia", *args]))
+        log(f"bench infer: start-up round {r + 1}/{rounds}: " +
+            ", ".join(f"{name} {v[-1]:.2f} s" for name, v in runs.items()))
+    return [record("startup", "command-line start-up (no torch import)", mode=name, seconds=statistics.median(v),
+                   runs=[round(x, 2) for x in v]) for name, v in runs.items()]
+
+
 @contextlib.contextmanager
 def busy_neighbour(kind: str = "spin") -> Iterator[int]:
     """A competing busy process for the duration: ``spin`` (one core of pure Python) or
@@ -278,8 +293,8 @@ def contention(spec: Spec, mode: Mode, steps: int = 3, warmup: int = 2, rounds: 
     out = []
     for key, label in (("alone", "alone"), ("busy", f"with one busy {neighbour} process")):
         rate = statistics.median(runs[key])
-        out.append(record("contention", f"{spec.describe()}, threads {cfg.train.threads or 'torch default'}, "
-                                        f"{label}", mode=mode.name, dtype=mode.dtype, threads=threads[key],
+        out.append(record("contention", f"{spec.describe()}, {label}", mode=mode.name, dtype=mode.dtype,
+                          threads=threads[key],
                           compile=mode.compile, batch=spec.batch_size, samples_steps_per_s=rate,
                           model_gflop_per_s=rate * flops / 1e9, ratio=rate / alone,
                           runs=[round(v, 3) for v in runs[key]]))

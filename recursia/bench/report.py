@@ -90,10 +90,9 @@ def print_table(results: list[dict]) -> None:
     console = Console()
     if not console.is_terminal:
         console.width = 200
-    for what in dict.fromkeys(r["what"] for r in results):
-        header, rows = table_rows([r for r in results if r["what"] == what])
-        table = Table(title=f"{next(r['bench'] for r in results if r['what'] == what)}: {what}",
-                      title_justify="left")
+    for bench, what in dict.fromkeys((r["bench"], r["what"]) for r in results):
+        header, rows = table_rows([r for r in results if (r["bench"], r["what"]) == (bench, what)])
+        table = Table(title=f"{bench}: {what}", title_justify="left")
         for name in header:
             table.add_column(name)
         for row in rows:
@@ -116,10 +115,9 @@ def markdown(results: list[dict], command: str, seconds: float) -> str:
              "the things compared within one process; figures are medians over the rounds (each round's value "
              "in `runs`). MFU = model FLOP/s (DESIGN.md section 8) over the matmul peak measured in the same "
              "process at the model's own matrix shapes, in the mode's dtype.", ""]
-    for what in dict.fromkeys(r["what"] for r in results):
-        group = [r for r in results if r["what"] == what]
-        header, rows = table_rows(group)
-        lines += [f"**{group[0]['bench']}**: {what}", "", "| " + " | ".join(header) + " |",
+    for bench, what in dict.fromkeys((r["bench"], r["what"]) for r in results):
+        header, rows = table_rows([r for r in results if (r["bench"], r["what"]) == (bench, what)])
+        lines += [f"**{bench}**: {what}", "", "| " + " | ".join(header) + " |",
                   "|" + " --- |" * len(header)]
         lines += ["| " + " | ".join(row) + " |" for row in rows]
         lines.append("")

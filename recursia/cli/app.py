@@ -66,14 +66,25 @@ def rank_prefix() -> str:
     return f"rank {rank}: " if rank else ""
 
 
+# How long an idle OpenMP thread of torch spins before it sleeps (libgomp's default is
+# 300,000 iterations). With fewer threads than cores in use (train.threads auto on a busy
+# machine), torch's idle worker spins between every two operations and takes the core of
+# the thread that works: a 2-core run on one thread next to a busy process then did 3.7
+# instead of 6.3 samples x steps/s (docs/benchmarks.md); idle, the shorter spin costs
+# nothing measurable. Set GOMP_SPINCOUNT yourself to override.
+IDLE_SPINS = 10_000
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Entry point of the console script.
+    """Entry point of the console script (which starts without torch, so the OpenMP
+    settings above apply).
 
     A process under torchrun ends with ``os._exit`` once its output is flushed: its
     work is done (checkpoints and logs are written and closed, the process group is
     destroyed), and a normal interpreter shutdown can abort in gloo's threads
     ("terminate called without an active exception", about one run in 30 here).
     """
+    os.environ.setdefault("GOMP_SPINCOUNT", str(IDLE_SPINS))  # read when torch loads OpenMP, after this
     if world_from_env().size == 1:
         return _main(argv)
     try:

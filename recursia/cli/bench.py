@@ -89,19 +89,20 @@ def infer_command(task: str = TASK, preset: str = PRESET, mixer: str = MIXER, ov
                                                          "first fitting one of the repository's examples/puzzles)"),
                   rounds: int = ROUNDS, as_json: bool = JSON) -> None:
     """Puzzles per second of batched evaluation at N_sup, with every puzzle running all
-    steps and with halted puzzles leaving the batch, and the wall time of `recursia solve`
-    on one puzzle from process start against a bare `import torch`."""
+    steps and with halted puzzles leaving the batch; the wall time of `recursia --help`,
+    `plugins` and `train --help`; and of `recursia solve` on one puzzle from process start
+    against a bare `import torch`."""
     _show(_infer(_spec(task, preset, mixer, 32, overrides), modes, limit, eval_batch, checkpoint, puzzle, rounds),
           as_json)
 
 
 def _infer(spec, modes: str, limit: int, eval_batch: int, checkpoint: Path | None, puzzle: Path | None,
            rounds: int) -> list[dict]:
-    from recursia.bench.measure import PROGRESS, infer_speed, solve_time
+    from recursia.bench.measure import PROGRESS, infer_speed, solve_time, startup_time
 
     if any(m.compile for m in _modes(modes)):
         raise ConfigError("--modes: evaluation runs eagerly; use fp32 and/or bf16")
-    results = infer_speed(spec, _modes(modes), limit, eval_batch, rounds, checkpoint)
+    results = infer_speed(spec, _modes(modes), limit, eval_batch, rounds, checkpoint) + startup_time(max(rounds, 3))
     puzzle = puzzle or example_puzzle(spec)
     if puzzle is None:
         PROGRESS("bench infer: no --puzzle: the `recursia solve` timing is skipped")
