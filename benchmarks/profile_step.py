@@ -10,11 +10,10 @@ from __future__ import annotations
 import argparse
 import time
 
-import torch
 from torch.profiler import ProfilerActivity, profile
 
 from recursia.bench.flops import step_flops
-from recursia.bench.measure import peaks
+from recursia.bench.measure import model_matmuls, peaks
 from recursia.bench.workload import Mode, Spec, trainer
 from recursia.train.settings import training_settings
 
@@ -46,7 +45,7 @@ def main() -> None:
     total = sum(e.self_cpu_time_total for e in events) / 1e6 / args.steps
     mm = sum(e.self_cpu_time_total for e in events if e.key in MATMULS) / 1e6 / args.steps
     flops = step_flops(tr.model).train * spec.batch_size
-    ideal = flops / peaks(tr.model, spec.batch_size, (mode.dtype,))[mode.dtype]
+    ideal = flops / peaks(model_matmuls(tr.model, spec.batch_size), (mode.dtype,))[mode.dtype]
     print(f"{spec.describe()}, {mode.name}: {wall:.3f} s per step under the profiler; self time of all ops "
           f"{total:.3f} s, of the matrix products {mm:.3f} s ({mm / total:.0%}); the same products at the "
           f"measured peak: {ideal:.3f} s ({ideal / wall:.0%} of the step)")

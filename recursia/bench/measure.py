@@ -13,13 +13,14 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Callable, Iterator
 
 import torch
 
 from recursia.bench.flops import step_flops
-from recursia.bench.peak import matmul_peak, step_matmuls
+from recursia.bench.peak import MatmulShape, matmul_peak, step_matmuls
 from recursia.bench.workload import DTYPES, Mode, Spec, dataset, trainer
 from recursia.build import make_model, make_task
 from recursia.data.dataset import find_split, read_task_split
@@ -53,7 +54,7 @@ def random_batch(model: RecursiveModel, batch: int, seed: int = 0):
     return model.refill(model.initial_carry(batch), tokens, labels, torch.zeros(batch, dtype=torch.long))
 
 
-def model_matmuls(model: RecursiveModel, batch: int):
+def model_matmuls(model: RecursiveModel, batch: int) -> Counter[MatmulShape]:
     """The matrix-product shapes of one training step of ``model`` at ``batch`` (eager)."""
     carry = random_batch(model, batch)
 
@@ -67,9 +68,8 @@ def model_matmuls(model: RecursiveModel, batch: int):
         model.zero_grad(set_to_none=True)
 
 
-def peaks(model: RecursiveModel, batch: int, dtypes: tuple[str, ...] = ("fp32", "bf16")) -> dict[str, float]:
-    """The matmul peak (FLOP/s) at ``model``'s training shapes in each dtype."""
-    shapes = model_matmuls(model, batch)
+def peaks(shapes: Counter[MatmulShape], dtypes: tuple[str, ...] = ("fp32", "bf16")) -> dict[str, float]:
+    """The matmul peak (FLOP/s) at ``shapes`` (:func:`model_matmuls`) in each dtype."""
     return {d: matmul_peak(shapes, Mode(d).torch_dtype) for d in dtypes}
 
 
@@ -111,13 +111,14 @@ def train_speed(spec: Spec, modes: list[Mode], steps: int = 3, warmup: int = 2, 
             _timed_steps(tr, warmup)
     model = next(iter(trainers.values())).model
     flops = step_flops(model).train  # per sample
+    shapes = model_matmuls(model, spec.batch_size)  # the same every round: only their timing is repeated
     rates: dict[Mode, list[float]] = {m: [] for m in modes}
     peak_runs: dict[str, list[float]] = {"fp32": [], "bf16": []}
     for r in range(rounds):
         for mode, tr in trainers.items():
             with training_settings(cfgs[mode], "cpu"):
                 rates[mode].append(spec.batch_size * steps / _timed_steps(tr, steps))
-        for dtype, value in peaks(model, spec.batch_size).items():
+        for dtype, value in peaks(shapes).items():
             peak_runs[dtype].append(value)
         log(f"bench train: round {r + 1}/{rounds}: " + ", ".join(f"{m.name} {v[-1]:.2f}" for m, v in rates.items()))
     peak = {d: statistics.median(v) for d, v in peak_runs.items()}
@@ -136,12 +137,12 @@ def peak_speed(spec: Spec, rounds: int = 3, log: Callable[[str], None] = PROGRES
     """The matmul peak at ``spec``'s training shapes, fp32 and bf16, median of ``rounds``."""
     cfg = spec.config()
     model = make_model(cfg, make_task(cfg.task, cfg.task_options), 1)
+    shapes = model_matmuls(model, spec.batch_size)
     runs: dict[str, list[float]] = {"fp32": [], "bf16": []}
     for r in range(rounds):
-        for dtype, value in peaks(model, spec.batch_size).items():
+        for dtype, value in peaks(shapes).items():
             runs[dtype].append(value / 1e9)
         log(f"bench peak: round {r + 1}/{rounds}: fp32 {runs['fp32'][-1]:.1f}, bf16 {runs['bf16'][-1]:.1f} GFLOP/s")
-    shapes = model_matmuls(model, spec.batch_size)
     return [record("peak", spec.describe(), mode=dtype, dtype=dtype, compile=False, batch=spec.batch_size,
                    peak_gflop_per_s=statistics.median(v), runs=[round(x, 1) for x in v], matmul_shapes=len(shapes))
             for dtype, v in runs.items()]
@@ -164,7 +165,7 @@ def infer_speed(spec: Spec, modes: list[Mode], limit: int = 256, batch_size: int
     split = read_task_split(find_split(dataset(cfg), "test"), task.seq_len, task.vocab_size, task.describe())
     n = min(limit, split.num_examples)
     flops = step_flops(model).eval
-    peak = peaks(model, min(batch_size, n))  # the eval step's products are the training step's forward ones
+    peak = peaks(model_matmuls(model, min(batch_size, n)))  # the training step's products: the eval's and more
     cases = [(m, h) for m in modes for h in ("full", "early")]
     rates: dict[tuple, list[float]] = {c: [] for c in cases}
     steps: dict[tuple, float] = {}

@@ -23,23 +23,33 @@ def complete(result: dict) -> dict:
     return {**{key: result.get(key) for key in FIELDS}, **result}
 
 
+def cpu_model() -> str:
+    """The CPU's model name (``/proc/cpuinfo``; the platform's guess elsewhere)."""
+    try:
+        with open("/proc/cpuinfo") as handle:
+            return next(line.split(":", 1)[1].strip() for line in handle if line.startswith("model name"))
+    except (OSError, StopIteration):
+        return platform.processor() or "unknown CPU"
+
+
+def load_average() -> str:
+    """The 1-, 5- and 15-minute load averages, or ``n/a``."""
+    return " ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
+
+
 def machine() -> str:
     """One line: CPU model, cores, memory, torch and Python versions, load average."""
     import torch
 
-    model = platform.processor() or "unknown CPU"
     memory = ""
     try:
-        with open("/proc/cpuinfo") as handle:
-            model = next(line.split(":", 1)[1].strip() for line in handle if line.startswith("model name"))
         with open("/proc/meminfo") as handle:
             kib = int(next(line.split()[1] for line in handle if line.startswith("MemTotal")))
         memory = f", {kib / 2 ** 20:.0f} GiB"
     except (OSError, StopIteration, ValueError):
         pass
-    load = " ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
-    return (f"{model}, {os.cpu_count()} cores{memory}, torch {torch.__version__}, Python "
-            f"{platform.python_version()}, load average before {load}")
+    return (f"{cpu_model()}, {os.cpu_count()} cores{memory}, torch {torch.__version__}, Python "
+            f"{platform.python_version()}, load average before {load_average()}")
 
 
 def _num(value, digits: int = 2) -> str:

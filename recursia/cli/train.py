@@ -149,8 +149,8 @@ def train_command(
 
 
 def busy_note(record: dict) -> str:
-    """``"busy machine: 1 thread"`` in the progress line while other processes use a core
-    or more (train.threads auto adapts then), else ``""``."""
+    """``"busy machine (1.0 cores used by others): 1 thread"`` in the progress line while
+    other processes use more than half a core (train.threads auto adapts then), else ``""``."""
     others = record.get("busy_cores_others", 0.0)
     if others < 0.5:
         return ""

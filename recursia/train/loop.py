@@ -42,9 +42,9 @@ from recursia.model import Carry, RecursiveModel
 from recursia.model.recursion import exploration_draws
 from recursia.train.checkpoint import save_best, save_model, snapshot
 from recursia.train.ema import EMA
-from recursia.train.threads import ThreadGovernor
 from recursia.train.run_files import (METRICS_FILE, STATE_FILE, atomic_write_text, read_metadata,
                                       remove_stale_temp_files)
+from recursia.train.threads import ThreadGovernor
 from recursia.train.feeder import CarryFeeder, HostCopy, host_buffer
 from recursia.train.losses import model_step_loss
 from recursia.train.metrics_log import MetricsLog, read_metrics
