@@ -13,46 +13,19 @@ inputs are then voted (:mod:`recursia.vote`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import torch
 
 from recursia.config import RunConfig
-from recursia.data.dataset import IGNORE_LABEL, Split
+from recursia.data.dataset import IGNORE_LABEL
 from recursia.errors import ConfigError
 from recursia.model import RecursiveModel
+from recursia.task import AdaptationSet
 from recursia.train.loop import make_optimizer
 from recursia.train.losses import model_step_loss
 from recursia.train.optim import SparseSignSGD
 
 MAX_BATCH = 256  # slots of the adaptation carry at most
-
-
-@dataclass
-class AdaptationSet:
-    """What a task gives for adapting to one puzzle and voting on it.
-
-    demo_inputs, demo_labels: (D, L) tokens of the demonstration pairs of every version
-    (labels use 0 for ignored cells, as on disk); demo_version: (D,) version of each;
-    test: a one-group :class:`recursia.data.dataset.Split` whose puzzle ``v`` holds the
-    test inputs of version ``v`` (puzzle identifiers 0..V-1, replaced by the new rows)
-    and their expected answers as labels, all 0 where the puzzle file gives none;
-    params: per version, None (the original) or the augmentation params that made it,
-    as in an :class:`recursia.data.augment.AugmentationRecord`; augmentations: their names.
-    """
-
-    demo_inputs: np.ndarray
-    demo_labels: np.ndarray
-    demo_version: np.ndarray
-    test: Split
-    params: list[list[dict] | None]
-    augmentations: list[str]
-
-    @property
-    def versions(self) -> int:
-        """Number of versions of the puzzle (the original included)."""
-        return len(self.params)
 
 
 def add_puzzle_rows(model: RecursiveModel, count: int) -> int:

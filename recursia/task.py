@@ -13,16 +13,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from recursia.data.augment import Augmentation
+from recursia.data.dataset import Split
 from recursia.errors import DatasetError, RecursiaError
-
-if TYPE_CHECKING:
-    from recursia.adapt import AdaptationSet
 
 
 class TaskOptions(BaseModel):
@@ -79,6 +77,32 @@ class DataBuildRequest:
             if value < 0:
                 raise DatasetError(f"{name} must be >= 0, got {value}")
         return sizes
+
+
+@dataclass
+class AdaptationSet:
+    """What a task gives for adapting to one puzzle and voting on it.
+
+    demo_inputs, demo_labels: (D, L) tokens of the demonstration pairs of every version
+    (labels use 0 for ignored cells, as on disk); demo_version: (D,) version of each;
+    test: a one-group :class:`recursia.data.dataset.Split` whose puzzle ``v`` holds the
+    test inputs of version ``v`` (puzzle identifiers 0..V-1, replaced by the new rows)
+    and their expected answers as labels, all 0 where the puzzle file gives none;
+    params: per version, None (the original) or the augmentation params that made it,
+    as in an :class:`recursia.data.augment.AugmentationRecord`; augmentations: their names.
+    """
+
+    demo_inputs: np.ndarray
+    demo_labels: np.ndarray
+    demo_version: np.ndarray
+    test: Split
+    params: list[list[dict] | None]
+    augmentations: list[str]
+
+    @property
+    def versions(self) -> int:
+        """Number of versions of the puzzle (the original included)."""
+        return len(self.params)
 
 
 class Task:

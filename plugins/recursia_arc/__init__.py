@@ -9,7 +9,7 @@ hooks as a third-party plugin.
 
 from __future__ import annotations
 
-from recursia.hookspecs import hookimpl
+from recursia.api import hookimpl
 from recursia_arc.augment import DihedralColour
 from recursia_arc.task import ArcTask
 

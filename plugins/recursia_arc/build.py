@@ -39,11 +39,8 @@ from pathlib import Path
 
 import numpy as np
 
-from recursia.data.augment import AugmentationRecord
-from recursia.data.dataset import SplitWriter, check_tokens, official_split_folders, read_split, write_split
-from recursia.errors import DatasetError
-from recursia.jsonfile import read_text
-from recursia.task import DataBuildRequest
+from recursia.api import (AugmentationRecord, DataBuildRequest, DatasetError, SplitWriter, check_tokens,
+                          official_split_folders, read_split, read_text, write_split)
 from recursia_arc.augment import DihedralColour, base_name, task_versions
 from recursia_arc.grid import EOS, VOCAB_SIZE, place, task_object
 from recursia_arc.sources import ArcTaskData, load_source, overlap_warnings, select_tasks

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from recursia.errors import PuzzleError
+from recursia.api import PuzzleError
 
 PAD, EOS = 0, 1
 COLOUR_OFFSET = 2  # token of colour c is c + 2

@@ -35,7 +35,7 @@ ARC-AGI-1 with its defaults (``config/cfg_pretrain.yaml``): lr 1e-4, puzzle-embe
 
 from __future__ import annotations
 
-from recursia.hrm import hrm_presets, readme_training
+from recursia.api import hrm_presets, readme_training
 
 PAPER_EPOCHS = 100_000
 PAPER_EXAMPLES_PER_EPOCH = 1718 + 1363  # ARC-AGI-1 train split: training tasks' pairs + evaluation demos

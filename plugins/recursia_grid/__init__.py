@@ -1,17 +1,15 @@
-"""The built-in grid plugin: augmentations shared by grid tasks (maze, ARC).
+"""The built-in grid plugin: registers ``grid.dihedral``, the 8 rotations and
+reflections of a square grid of any size, for every grid task (maze, ARC) to use.
 
-Registers ``grid.dihedral``, the 8 rotations and reflections of a square grid of any
-size; :func:`dihedral`, :func:`compose` and :func:`inverse` are public helpers for
-tasks that transform grids themselves (e.g. ARC mapping predictions back).
+The transform itself and its helpers are public: :class:`recursia.api.Dihedral`,
+:func:`recursia.api.dihedral`, :func:`recursia.api.compose`, :func:`recursia.api.inverse`.
 """
 
 from __future__ import annotations
 
-from recursia.hookspecs import hookimpl
-from recursia_grid.dihedral import Dihedral, compose, dihedral, grid_side, inverse
+from recursia.api import Dihedral, hookimpl
 
 __version__ = "0.1.0"
-__all__ = ["Dihedral", "compose", "dihedral", "grid_side", "inverse"]
 
 
 @hookimpl

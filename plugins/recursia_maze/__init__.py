@@ -6,7 +6,7 @@ from the plugin registry. Loaded through the same hooks as a third-party plugin.
 
 from __future__ import annotations
 
-from recursia.hookspecs import hookimpl
+from recursia.api import hookimpl
 from recursia_maze.task import MazeTask
 
 __version__ = "0.1.0"

@@ -24,10 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from recursia.data.dataset import write_augmented_split
-from recursia.data.select import Selection, disjoint_split, read_sources, select_splits
-from recursia.errors import DatasetError
-from recursia.task import DataBuildRequest
+from recursia.api import (DataBuildRequest, DatasetError, Selection, disjoint_split, read_sources,
+                          select_splits, write_augmented_split)
 from recursia_maze import generate as generator
 from recursia_maze.importers import read_official
 

@@ -55,7 +55,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from recursia.errors import DatasetError
+from recursia.api import DatasetError
 
 PAD, WALL, OPEN, START, GOAL, PATH = range(6)
 DENSITY = (0.3, 0.5)

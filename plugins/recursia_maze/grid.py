@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from recursia.errors import PuzzleError
+from recursia.api import PuzzleError
 
 PAD, WALL, OPEN, START, GOAL, PATH = range(6)
 VOCAB_SIZE = 6

@@ -16,9 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from recursia.data.dataset import group_originals, read_official_pools, read_split
-from recursia.data.select import Pools
-from recursia.errors import DatasetError
+from recursia.api import DatasetError, Pools, group_originals, read_official_pools, read_split
 from recursia_maze.generate import GOAL, OPEN, PATH, START, WALL, path_lengths
 
 CHECK_BATCH = 8192  # mazes searched at once while checking

@@ -20,7 +20,7 @@ puzzle-embedding lr 1e-4, weight decays 1.0, evaluating every 2000 epochs (26,04
 
 from __future__ import annotations
 
-from recursia.hrm import hrm_presets, readme_training
+from recursia.api import hrm_presets, readme_training
 
 
 def presets(task) -> dict[str, dict]:

@@ -8,12 +8,8 @@ from typing import Any, ClassVar
 import numpy as np
 from pydantic import Field, ValidationError
 
-from recursia.data.augment import Augmentation
-from recursia.plugins import get_registry
-from recursia.task import DataBuildRequest, Task, TaskOptions
+from recursia.api import Augmentation, DataBuildRequest, Dihedral, Task, TaskOptions
 from recursia_maze import grid
-
-DIHEDRAL = "grid.dihedral"
 
 
 class MazeOptions(TaskOptions):
@@ -125,8 +121,8 @@ class MazeTask(Task):
         return build_maze_dataset(self, request)
 
     def augmentations(self) -> list[Augmentation]:
-        """The 8 dihedral transforms (``grid.dihedral`` from the plugin registry)."""
-        return [get_registry().augmentation(DIHEDRAL)]
+        """The 8 dihedral transforms (``grid.dihedral``)."""
+        return [Dihedral()]
 
     # --- configuration ----------------------------------------------------------
     def presets(self) -> dict[str, dict]:

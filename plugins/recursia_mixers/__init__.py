@@ -5,7 +5,7 @@ plugins — every ``recursia`` command, ``--help`` included — does not import 
 are not named ``mlp``/``attention``: importing a submodule sets that name on the package.)
 """
 
-from recursia.hookspecs import hookimpl
+from recursia.api import hookimpl
 
 __version__ = "0.1.0"
 

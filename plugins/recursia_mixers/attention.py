@@ -10,9 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from recursia.config import ModelConfig
-from recursia.errors import ConfigError
-from recursia.model.layers import apply_rotary, linear, rotary_tables
+from recursia.api import ConfigError, ModelConfig, apply_rotary, linear, rotary_tables
 
 
 class Attention(nn.Module):

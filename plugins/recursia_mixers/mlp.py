@@ -9,9 +9,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from recursia.config import ModelConfig
-from recursia.errors import ConfigError
-from recursia.model.layers import SwiGLU
+from recursia.api import ConfigError, ModelConfig, SwiGLU
 
 
 class SequenceMLP(nn.Module):

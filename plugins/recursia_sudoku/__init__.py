@@ -6,7 +6,7 @@ default plugins).
 
 from __future__ import annotations
 
-from recursia.hookspecs import hookimpl
+from recursia.api import hookimpl
 from recursia_sudoku.augment import sudoku_augmentations
 from recursia_sudoku.task import SudokuTask
 

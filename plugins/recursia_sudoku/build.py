@@ -20,10 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from recursia.data.dataset import write_augmented_split
-from recursia.data.select import Selection, dedupe_rows, disjoint_split, read_sources, select_splits
-from recursia.errors import DatasetError
-from recursia.task import DataBuildRequest
+from recursia.api import (DataBuildRequest, DatasetError, Selection, dedupe_rows, disjoint_split,
+                          read_sources, select_splits, write_augmented_split)
 from recursia_sudoku import generate as generator
 from recursia_sudoku.importers import read_csv_pools, read_lines_pool, read_official
 

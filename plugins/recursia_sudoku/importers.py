@@ -27,9 +27,7 @@ from typing import Callable
 
 import numpy as np
 
-from recursia.data.dataset import group_originals, read_official_pools, read_split
-from recursia.data.select import Pool, Pools, subsample_rows
-from recursia.errors import DatasetError
+from recursia.api import DatasetError, Pool, Pools, group_originals, read_official_pools, read_split, subsample_rows
 from recursia_sudoku import solver
 from recursia_sudoku.grid import find_conflicts, units
 

@@ -19,7 +19,7 @@ model has 27,275,266 parameters.
 
 from __future__ import annotations
 
-from recursia.hrm import hrm_presets, readme_training
+from recursia.api import hrm_presets, readme_training
 
 
 def presets(task) -> dict[str, dict]:

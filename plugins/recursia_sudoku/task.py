@@ -7,8 +7,7 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 from pydantic import ValidationError
 
-from recursia.data.augment import Augmentation
-from recursia.task import DataBuildRequest, Task, TaskOptions
+from recursia.api import Augmentation, DataBuildRequest, Task, TaskOptions
 from recursia_sudoku import grid
 from recursia_sudoku.augment import sudoku_augmentations
 

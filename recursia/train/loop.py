@@ -220,7 +220,7 @@ class Trainer:
         """One supervision step on every slot, one optimizer step; returns ``{"step": n}``
         (the step's metrics are summed on the device: :meth:`read_stats`), or the record
         of a skipped non-finite step (``train.nonfinite=skip``)."""
-        cfg, t, model = self.cfg, self.cfg.train, self.model
+        t, model = self.cfg.train, self.model
         model.train()
         halted = self.mask.get()[:, :-1].reshape(-1).astype(bool)  # (global batch,) after the last step
         inputs, labels, pids = self.feeder.fill(halted)

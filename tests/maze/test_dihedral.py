@@ -13,7 +13,7 @@ from hypothesis.extra import numpy as hnp
 import recursia_grid
 from recursia.data.augment import Augmentation
 from recursia.plugins import load_plugins
-from recursia_grid import Dihedral, compose, dihedral, inverse
+from recursia.grids import Dihedral, compose, dihedral, inverse
 from recursia_maze import grid
 from tests.maze.test_grid import LABEL, MAZE, tokens
 

@@ -11,7 +11,7 @@ import pytest
 from recursia.data.dataset import ARRAYS, read_split, write_split
 from recursia.errors import DatasetError
 from recursia.task import DataBuildRequest
-from recursia_grid.dihedral import dihedral
+from recursia.grids import dihedral
 from recursia_maze.build import build_maze_dataset
 from recursia_maze.generate import GOAL, OPEN, PATH, START, WALL, path_labels, unique_shortest_path
 from recursia_maze.grid import is_shortest_path, shortest_path_length

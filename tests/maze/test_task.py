@@ -14,7 +14,7 @@ import recursia_maze
 from recursia.errors import PuzzleError
 from recursia.plugins import load_plugins
 from recursia.task import Task
-from recursia_grid import Dihedral
+from recursia.grids import Dihedral
 from recursia_maze import grid, png
 from recursia_maze.task import MazeTask
 from tests.maze.test_grid import LABEL, MAZE, tokens

@@ -7,7 +7,7 @@ functions below with a ``register`` callback.
 
 from __future__ import annotations
 
-from recursia.hookspecs import hookimpl
+from recursia.api import hookimpl
 from recursia_latin_square.augment import latin_augmentations
 from recursia_latin_square.task import LatinTask
 

@@ -19,9 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from recursia.data.dataset import write_augmented_split
-from recursia.errors import DatasetError
-from recursia.task import DataBuildRequest
+from recursia.api import DataBuildRequest, DatasetError, write_augmented_split
 from recursia_latin_square import grid
 
 BLANK_FRACTION = 0.6

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from recursia.errors import PuzzleError
+from recursia.api import PuzzleError
 
 PAD = 0
 BLANK = 1

@@ -12,8 +12,7 @@ from typing import Any, ClassVar
 import numpy as np
 from pydantic import Field, ValidationError
 
-from recursia.data.augment import Augmentation
-from recursia.task import DataBuildRequest, Task, TaskOptions
+from recursia.api import Augmentation, DataBuildRequest, Task, TaskOptions
 from recursia_latin_square import grid
 from recursia_latin_square.augment import latin_augmentations
 
