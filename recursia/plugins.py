@@ -24,8 +24,7 @@ from recursia import hookspecs
 from recursia.errors import PluginError
 
 GROUP = "recursia"
-DEFAULT_PLUGINS = ("recursia_mixers", "recursia_grid", "recursia_sudoku", "recursia_maze", "recursia_arc",
-                   "recursia_official")
+DEFAULT_PLUGINS = ("recursia_mixers", "recursia_grid", "recursia_sudoku", "recursia_maze", "recursia_arc")
 ENV_VAR = "RECURSIA_LOAD_PLUGINS"
 
 
@@ -37,6 +36,7 @@ class PluginInfo:
     module: str
     version: str
     builtin: bool
+    package: str = "recursia"  # the distribution to pip install for it
     registered: dict[str, list[str]] = field(default_factory=lambda: {
         "tasks": [], "mixers": [], "augmentations": [], "commands": []})
 
@@ -64,6 +64,11 @@ class Registry:
     def augmentation(self, name: str):
         """The augmentation called ``name``."""
         return self._get("augmentations", name, "augmentation")
+
+    def provider(self, kind: str, name: str) -> PluginInfo:
+        """The plugin that registered ``name`` in table ``kind`` ("tasks", "mixers", ...)."""
+        owner = self.owners[(kind, name)]
+        return next(p for p in self.plugins if p.name == owner)
 
     def _get(self, kind: str, name: str, what: str):
         table = getattr(self, kind)
@@ -101,9 +106,9 @@ def _register_into(registry: Registry, info: PluginInfo, kind: str) -> Callable:
     return register
 
 
-def _candidates() -> list[tuple[str, str, bool, Callable[[], Any], str | None]]:
-    """(name, module path, builtin, loader, distribution version) of every plugin to load."""
-    out = [(m.removeprefix("recursia_"), m, True, lambda m=m: importlib.import_module(m), recursia.__version__)
+def _candidates() -> list[tuple[str, str, bool, Callable[[], Any], Any]]:
+    """(name, module path, builtin, loader, distribution or None) of every plugin to load."""
+    out = [(m.removeprefix("recursia_"), m, True, lambda m=m: importlib.import_module(m), None)
            for m in DEFAULT_PLUGINS]
     wanted = os.environ.get(ENV_VAR)
     selected = None if wanted is None else {w.strip() for w in wanted.split(",") if w.strip()}
@@ -112,8 +117,7 @@ def _candidates() -> list[tuple[str, str, bool, Callable[[], Any], str | None]]:
             continue
         if selected is not None and ep.name not in selected:
             continue
-        dist = getattr(ep, "dist", None)
-        out.append((ep.name, ep.value, False, ep.load, dist.version if dist is not None else None))
+        out.append((ep.name, ep.value, False, ep.load, getattr(ep, "dist", None)))
     return out
 
 
@@ -157,18 +161,21 @@ def load_plugins(extra: list[tuple[str, Any]] | None = None) -> Registry:
     pm.add_hookspecs(hookspecs)
     registry = Registry()
     loaded: list[tuple[PluginInfo, Any]] = []
-    for name, module, builtin, loader, dist_version in _candidates():
+    for name, module, builtin, loader, dist in _candidates():
         try:
             plugin = loader()
         except Exception as e:  # a broken plugin must not break the CLI
             registry.failures[name] = f"{type(e).__name__}: {e}"
             continue
         home = importlib.import_module(module.split(":")[0])
-        version = dist_version or str(getattr(plugin, "__version__", getattr(home, "__version__", "unknown")))
-        loaded.append((PluginInfo(name, module, version, builtin), plugin))
+        version = recursia.__version__ if builtin else dist.version if dist is not None else None
+        version = version or str(getattr(plugin, "__version__", getattr(home, "__version__", "unknown")))
+        package = "recursia" if builtin else dist.name if dist is not None else module.split(".")[0].split(":")[0]
+        loaded.append((PluginInfo(name, module, version, builtin, package), plugin))
     for name, plugin in extra or []:
         version = str(getattr(plugin, "__version__", "unknown"))
-        loaded.append((PluginInfo(name, getattr(plugin, "__name__", name), version, False), plugin))
+        module = getattr(plugin, "__name__", name)
+        loaded.append((PluginInfo(name, module, version, False, module.split(".")[0]), plugin))
     for info, plugin in loaded:
         _register_plugin(pm, registry, info, plugin)
     return registry

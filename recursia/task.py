@@ -151,6 +151,13 @@ class Task:
         """
         raise NotImplementedError
 
+    def format_puzzle(self, inputs: np.ndarray) -> Any:
+        """The ``puzzle`` field of a puzzle.json for input tokens ``(seq_len,)``: the inverse
+        of :meth:`parse`, so ``parse(format_puzzle(x))`` equals ``x`` (``recursia plugins
+        --check`` tests this round trip). Optional: the default says there is none.
+        """
+        raise NotImplementedError(f"task '{self.name}' has no format_puzzle")
+
     def check(self, inputs: np.ndarray, answer: np.ndarray) -> bool:
         """Whether predicted tokens ``answer (seq_len,)`` are a valid answer to ``inputs``."""
         raise NotImplementedError

@@ -7,7 +7,7 @@ import json
 import pytest
 import torch
 import yaml
-from recursia_official.convert import (
+from recursia.official import (
     convert_key,
     convert_state_dict,
     model_config_from_official,

@@ -75,13 +75,12 @@ def test_builtins_load_and_register(no_third_party):
     assert all(p.builtin for p in reg.plugins)
     assert reg.failures == {}
     assert {"mlp", "attention"} <= set(reg.mixers)
-    assert "sudoku" in reg.tasks and "convert" in reg.commands
+    assert "sudoku" in reg.tasks and reg.commands == {}  # `convert` is a core command
     assert reg.owners[("mixers", "mlp")] == "mixers"
     assert reg.owners[("tasks", "sudoku")] == "sudoku"
     by_name = {p.name: p for p in reg.plugins}
     assert by_name["mixers"].registered["mixers"] == ["mlp", "attention"]
     assert by_name["sudoku"].registered["tasks"] == ["sudoku"]
-    assert by_name["official"].registered["commands"] == ["convert"]
 
 
 def test_extra_plugin_registers_every_kind(no_third_party):
@@ -264,7 +263,6 @@ def test_cli_plugins_json_lists_builtins(no_third_party, fresh_registry, capsys)
     assert rows["mixers"]["registered"]["mixers"] == ["mlp", "attention"]
     assert rows["sudoku"]["registered"]["tasks"] == ["sudoku"]
     assert "sudoku.digits" in rows["sudoku"]["registered"]["augmentations"]
-    assert rows["official"]["registered"]["commands"] == ["convert"]
 
 
 def test_cli_reports_broken_plugin_and_keeps_working(entry_points, fresh_registry, capsys):

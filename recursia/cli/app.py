@@ -20,7 +20,7 @@ from recursia.plugins import get_registry
 
 def build_app() -> typer.Typer:
     """The Typer app with the built-in and the plugin commands."""
-    from recursia.cli import ablate, bench, config, data, evaluate, plot, plugins, solve, train
+    from recursia.cli import ablate, bench, config, convert, data, evaluate, plot, plugins, solve, train
 
     app = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False,
                       help="Recursive reasoning models (TRM, HRM) for puzzles.")
@@ -38,6 +38,7 @@ def build_app() -> typer.Typer:
     app.add_typer(data.app, name="data")
     app.add_typer(config.app, name="config")
     app.add_typer(bench.app, name="bench")
+    app.add_typer(convert.app, name="convert")
     registry = get_registry()
     for name, cmd in registry.commands.items():
         if isinstance(cmd, typer.Typer):

@@ -23,7 +23,7 @@ from recursia.build import make_model, make_task
 from recursia.config import RunConfig, load_json
 from recursia.errors import CheckpointError, RecursiaError
 from recursia.model import RecursiveModel
-from recursia.plugins import get_registry
+from recursia.plugins import PluginInfo, Registry, get_registry
 from recursia.task import Task
 from recursia.train.run_files import (CONFIG_FILE, MODEL_FILE, TEMP_SUFFIX, atomic_write_text,
                                       check_safetensors_file, read_metadata)
@@ -44,11 +44,37 @@ def model_metadata(cfg: RunConfig, model: RecursiveModel, num_puzzle_ids: int) -
         "task_options": json.dumps(cfg.task_options),
         "mixer": cfg.model.mixer,
         "plugins": json.dumps({p.name: p.version for p in reg.plugins}),
+        "task_plugin": json.dumps(plugin_record(reg.provider("tasks", cfg.task))),
+        "mixer_plugin": json.dumps(plugin_record(reg.provider("mixers", cfg.model.mixer))),
         "vocab_size": str(model.vocab_size),
         "seq_len": str(model.seq_len),
         "num_puzzle_ids": str(num_puzzle_ids),
         "parameters": str(model.num_parameters()),
     }
+
+
+def plugin_record(info: PluginInfo) -> dict[str, str]:
+    """What a checkpoint records of the plugin that provides its task or mixer."""
+    return {"plugin": info.name, "package": info.package, "version": info.version}
+
+
+def missing_plugin(meta: dict[str, str], cfg: RunConfig, registry: Registry) -> str | None:
+    """Why the installed plugins cannot rebuild a checkpoint's model (its task or mixer is
+    not registered), naming the package to install; None when both are there."""
+    for kind, what, name, key in (("tasks", "task", cfg.task, "task_plugin"),
+                                  ("mixers", "mixer", cfg.model.mixer, "mixer_plugin")):
+        if name in getattr(registry, kind):
+            continue
+        try:
+            record = json.loads(meta.get(key, "{}"))
+        except json.JSONDecodeError:
+            record = {}
+        package = record.get("package") if isinstance(record, dict) else None
+        if package:
+            return (f"the model's {what} '{name}' comes from the plugin '{record.get('plugin', '?')}' of the package "
+                    f"{package} {record.get('version', '')}".rstrip() + f", which is not installed: pip install {package}")
+        return f"the model's {what} '{name}' is not provided by any installed plugin"
+    return None
 
 
 def save_model(run_dir: Path, cfg: RunConfig, model: RecursiveModel,
@@ -148,6 +174,9 @@ def load_run(run_dir: str | Path, device: str | torch.device = "cpu") -> LoadedR
     except RecursiaError as e:
         raise CheckpointError(str(e)) from None
     meta = read_metadata(run_dir / MODEL_FILE)
+    missing = missing_plugin(meta, cfg, get_registry())
+    if missing:
+        raise CheckpointError(f"{run_dir}: {missing}")
     try:
         task = make_task(cfg.task, cfg.task_options)
         model = make_model(cfg, task, int(meta.get("num_puzzle_ids", "1")))

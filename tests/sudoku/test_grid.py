@@ -129,7 +129,7 @@ def test_infer_size_of_shapeless_puzzles():
     (PUZZLE[:2] + [123] + PUZZLE[3:], 9, "row 3 is a int, expected a string of 9 characters"),
     (PUZZLE[:4] + ["4..x.3..1"] + PUZZLE[5:], 9, "row 5: unexpected character 'x' at column 4"),
     ("." * 40 + "x" + "." * 40, 9, "row 5: unexpected character 'x' at column 5"),
-    ("..7." + "." * 12, 4, "row 1: unexpected character '7' at column 3 (a 4x4 Sudoku uses the digits 1-4"),
+    ("..7." + "." * 12, 4, "row 1: unexpected character '7' at column 3 (a 4x4 Sudoku uses 1-4"),
     ({"rows": PUZZLE}, 9, "a 9x9 Sudoku is a string of 81 characters or a list of 9 strings, got dict"),
     (None, None, "a Sudoku is a string of 81 characters or a list of 9 strings, got NoneType"),
 ])

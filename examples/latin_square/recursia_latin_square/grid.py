@@ -12,16 +12,14 @@ from typing import Any
 
 import numpy as np
 
-from recursia.api import PuzzleError
+from recursia.api import (PuzzleError, infer_side, parse_rows, raise_conflicts, render_grid, repeats, symbols_to_tokens,
+                          tokens_to_symbols)
 
-PAD = 0
-BLANK = 1
 MIN_SIZE, MAX_SIZE = 4, 9
 SIZES = tuple(range(MIN_SIZE, MAX_SIZE + 1))
-_BLANK_CHARS = ".0"
-_COUNT_WORDS = {2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight", 9: "nine"}
-_MAX_REPORTED_CONFLICTS = 3
 _SEARCH_NODES = 200_000  # parse() gives up proving "no completion" after this many search nodes
+__all__ = ["symbols_to_tokens", "tokens_to_symbols", "check_size", "infer_size", "parse_puzzle", "find_conflicts",
+           "is_latin", "is_valid_solution", "validate_puzzle", "solve", "count_solutions", "render"]
 
 
 def check_size(n: int) -> int:
@@ -31,26 +29,11 @@ def check_size(n: int) -> int:
     return n
 
 
-def symbols_to_tokens(symbols: np.ndarray) -> np.ndarray:
-    """Tokens (int64) of a symbol array: blank 0 -> 1, symbol k -> k + 1."""
-    return np.asarray(symbols, dtype=np.int64) + 1
-
-
-def tokens_to_symbols(tokens: np.ndarray) -> np.ndarray:
-    """Symbols (int64) of a token array: PAD and blank -> 0, token t >= 2 -> t - 1."""
-    return np.maximum(np.asarray(tokens, dtype=np.int64) - 1, 0)
-
-
 # --- parsing -----------------------------------------------------------------------
 
 def infer_size(obj: Any) -> int | None:
     """The size a puzzle's shape implies (16..81 cells as a string, 4..9 rows as a list), or None."""
-    if isinstance(obj, str):
-        cells = len(obj.strip())
-        return next((n for n in SIZES if n * n == cells), None)
-    if isinstance(obj, (list, tuple)) and len(obj) in SIZES:
-        return len(obj)
-    return None
+    return infer_side(obj, SIZES)
 
 
 def parse_puzzle(obj: Any, n: int) -> np.ndarray:
@@ -59,28 +42,7 @@ def parse_puzzle(obj: Any, n: int) -> np.ndarray:
     ``.`` or ``0`` is a blank. Raises PuzzleError naming the first problem and where it is.
     """
     check_size(n)
-    if isinstance(obj, str):
-        text = obj.strip()
-        if len(text) != n * n:
-            raise PuzzleError(f"expected {n * n} cells, got {len(text)}")
-    elif isinstance(obj, (list, tuple)):
-        if len(obj) != n:
-            raise PuzzleError(f"expected {n} rows, got {len(obj)}")
-        for r, row in enumerate(obj, start=1):
-            if not isinstance(row, str):
-                raise PuzzleError(f"row {r} is a {type(row).__name__}, expected a string of {n} characters")
-            if len(row) != n:
-                raise PuzzleError(f"row {r} has {len(row)} characters, expected {n}")
-        text = "".join(obj)
-    else:
-        raise PuzzleError(f"a {n}x{n} Latin square is a string of {n * n} characters or a list of "
-                          f"{n} strings, got {type(obj).__name__}")
-    allowed = _BLANK_CHARS + "".join(str(k) for k in range(1, n + 1))
-    for i, ch in enumerate(text):
-        if ch not in allowed:
-            hint = f" (a {n}x{n} Latin square uses 1-{n} and . or 0 for a blank)" if ch.isdigit() else ""
-            raise PuzzleError(f"row {i // n + 1}: unexpected character {ch!r} at column {i % n + 1}{hint}")
-    return np.array([0 if ch in _BLANK_CHARS else int(ch) for ch in text], dtype=np.int64)
+    return parse_rows(obj, n, "123456789"[:n], f"a {n}x{n} Latin square")
 
 
 # --- validation --------------------------------------------------------------------
@@ -88,12 +50,7 @@ def parse_puzzle(obj: Any, n: int) -> np.ndarray:
 def find_conflicts(symbols: np.ndarray, n: int) -> list[str]:
     """Every repeated symbol of a row or column, e.g. ``"row 2 has two 3s"``."""
     sq = np.asarray(symbols).reshape(n, n)
-    out = []
-    for kind, lines in (("row", sq), ("column", sq.T)):
-        counts = (lines[:, :, None] == np.arange(1, n + 1)).sum(axis=1)  # (line, symbol)
-        out += [f"{kind} {i + 1} has {_COUNT_WORDS[int(counts[i, k])]} {k + 1}s"
-                for i, k in zip(*np.nonzero(counts > 1))]
-    return out
+    return repeats(np.concatenate([sq, sq.T]), ["row"] * n + ["column"] * n, n)
 
 
 def is_latin(symbols: np.ndarray, n: int) -> bool:
@@ -116,11 +73,7 @@ def is_valid_solution(puzzle: np.ndarray, answer: np.ndarray, n: int) -> bool:
 
 def validate_puzzle(symbols: np.ndarray, n: int) -> None:
     """Raise PuzzleError when the givens repeat a symbol in a line or admit no completion."""
-    conflicts = find_conflicts(symbols, n)
-    if conflicts:
-        shown = "; ".join(conflicts[:_MAX_REPORTED_CONFLICTS])
-        more = len(conflicts) - _MAX_REPORTED_CONFLICTS
-        raise PuzzleError(shown + (f" (and {more} more)" if more > 0 else ""))
+    raise_conflicts(find_conflicts(symbols, n))
     found, complete = solve(symbols, n, limit=1, max_nodes=_SEARCH_NODES)
     if complete and not found:
         raise PuzzleError("the puzzle has no solution (its givens cannot be completed to a Latin square)")
@@ -195,17 +148,7 @@ def count_solutions(symbols: np.ndarray, n: int, limit: int = 2) -> int:
 # --- rendering ---------------------------------------------------------------------
 
 def render(symbols: np.ndarray, n: int, changed: np.ndarray | None = None) -> str:
-    """A text picture of a square, one row a line, blanks as ``.``.
-
-    With ``changed`` (a boolean ``(n*n,)`` mask) every cell gets a second character,
-    ``*`` for a marked cell and a space otherwise, so the columns stay aligned.
-    """
+    """A text picture of a square, one row a line, blanks as ``.``; ``changed`` (a boolean
+    ``(n*n,)`` mask) marks cells with a ``*`` (see :func:`recursia.api.render_grid`)."""
     sq = np.asarray(symbols).reshape(n, n)
-    marks = None if changed is None else np.where(np.asarray(changed, bool), "*", " ").reshape(n, n)
-    lines = []
-    for r in range(n):
-        cells = [str(v) if v else "." for v in sq[r]]
-        if marks is not None:
-            cells = [c + m for c, m in zip(cells, marks[r])]
-        lines.append(" ".join(cells).rstrip())
-    return "\n".join(lines)
+    return render_grid(np.where(sq == 0, ".", sq.astype(str)), changed)

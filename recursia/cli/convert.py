@@ -88,7 +88,7 @@ def official_command(
     """Convert an official TinyRecursiveModels (TRM) or HRM checkpoint into a recursia run
     directory, then check it: parameter counts, and one forward step of the written run."""
     from recursia.train.checkpoint import load_state, save_model
-    from recursia_official.convert import (convert_state_dict, load_arch_config, model_config_from_official,
+    from recursia.official import (convert_state_dict, load_arch_config, model_config_from_official,
                                            official_parameter_count, read_official_checkpoint)
 
     check_out_folder(out)
