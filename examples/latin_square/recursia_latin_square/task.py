@@ -65,6 +65,10 @@ class LatinTask(Task):
         grid.validate_puzzle(symbols, self.size)
         return grid.symbols_to_tokens(symbols)
 
+    def format_puzzle(self, inputs: np.ndarray) -> list[str]:
+        """The puzzle as ``size`` row strings, ``.`` for a blank (what :meth:`parse` reads)."""
+        return self.decode(inputs, inputs)
+
     def check(self, inputs: np.ndarray, answer: np.ndarray) -> bool:
         """Whether ``answer`` is a complete Latin square that keeps the givens of ``inputs``."""
         return grid.is_valid_solution(grid.tokens_to_symbols(inputs), grid.tokens_to_symbols(answer), self.size)
