@@ -22,12 +22,14 @@ from recursia.data.dataset import (Split, SplitWriter, check_tokens, group_origi
 from recursia.data.select import (Pool, Pools, Selection, dedupe_rows, disjoint_split, read_sources, select_splits,
                                   subsample_rows)
 from recursia.errors import CheckpointError, ConfigError, DatasetError, PluginError, PuzzleError, RecursiaError
-from recursia.grids import (CellPermutation, Dihedral, GridAugmentation, SymbolRelabel, compose, dihedral,
-                            grid_side, infer_side, inverse, parse_rows, permutation, raise_conflicts, render_grid,
-                            repeats, symbols_to_tokens, tokens_to_symbols)
+from recursia.grids import (CellPermutation, Dihedral, GridAugmentation, GridTranspose, SquareGridTask, SymbolRelabel, compose,
+                            dihedral, format_rows, grid_side, infer_side, inverse, parse_rows, permutation,
+                            raise_conflicts, render_grid, repeats, symbols_to_tokens, tokens_to_symbols)
 from recursia.hookspecs import hookimpl
 from recursia.hrm import hrm_presets, readme_training
+from recursia.html import html_grid
 from recursia.jsonfile import read_json_object, read_text
+from recursia.presets import small_cpu_preset, trm_paper_preset
 from recursia.task import AdaptationSet, DataBuildRequest, Task, TaskOptions
 
 MIXER_BLOCKS = {  # name -> module; imported when first used (they import torch)
@@ -55,11 +57,11 @@ __all__ = [
     "Selection", "Pool", "Pools", "read_sources", "select_splits", "disjoint_split", "dedupe_rows",
     "subsample_rows", "read_text", "read_json_object",
     # presets
-    "hrm_presets", "readme_training",
+    "trm_paper_preset", "small_cpu_preset", "hrm_presets", "readme_training",
     # grid puzzles
-    "symbols_to_tokens", "tokens_to_symbols", "infer_side", "parse_rows", "repeats", "raise_conflicts",
-    "render_grid", "permutation", "GridAugmentation", "SymbolRelabel", "CellPermutation", "Dihedral",
-    "dihedral", "compose", "inverse", "grid_side",
+    "SquareGridTask", "symbols_to_tokens", "tokens_to_symbols", "infer_side", "parse_rows", "format_rows", "repeats",
+    "raise_conflicts", "render_grid", "permutation", "GridAugmentation", "SymbolRelabel", "CellPermutation", "GridTranspose", "Dihedral",
+    "dihedral", "compose", "inverse", "grid_side", "html_grid",
     # building blocks of mixers (all but ModelConfig import torch when used)
     "ModelConfig", *MIXER_BLOCKS,
 ]

@@ -7,8 +7,11 @@
 - validation: :func:`repeats` says which row/column/box repeats a symbol,
   :func:`raise_conflicts` turns that into one :class:`recursia.errors.PuzzleError`;
 - rendering: :func:`render_grid`, a text picture with box separators and marked cells;
+  :func:`format_rows`, symbol grids as row strings (a puzzle file's form);
+- :class:`SquareGridTask`, the base of tasks on an ``n x n`` grid with the option ``size``
+  (the size, describe, options from a puzzle's shape, checkpoint compatibility);
 - augmentations: :class:`SymbolRelabel` (rename the symbols), :class:`CellPermutation`
-  (any re-ordering of cells, inverted by the inverse permutation), :class:`Dihedral`
+  (any re-ordering of cells, inverted by the inverse permutation), :class:`GridTranspose`, :class:`Dihedral`
   (the 8 symmetries of a square, ``grid.dihedral``) with :func:`dihedral`,
   :func:`compose`, :func:`inverse` and :func:`grid_side`; :func:`permutation` checks
   permutation parameters.
@@ -32,7 +35,10 @@ from typing import Any, ClassVar, Sequence
 
 import numpy as np
 
+from pydantic import ValidationError
+
 from recursia.errors import PuzzleError
+from recursia.task import Task
 
 PAD = 0
 BLANK = 1
@@ -156,6 +162,62 @@ def render_grid(cells: np.ndarray, changed: np.ndarray | None = None,
     return "\n".join(lines)
 
 
+def format_rows(symbols: np.ndarray, size: int) -> list[str]:
+    """``size`` row strings of a flat symbol grid ``(size*size,)``: symbols 1..9 as digits, blank ``.``."""
+    grid = np.asarray(symbols).reshape(size, size)
+    return ["".join(str(int(v)) if v else "." for v in row) for row in grid]
+
+
+# --- tasks on a square grid --------------------------------------------------------
+
+class SquareGridTask(Task):
+    """Base of a task whose puzzle is an ``n x n`` grid, ``n`` being the task option ``size``.
+
+    Gives :attr:`size`, ``seq_len = size * size`` (override it when the sequence holds
+    more than the cells), :meth:`describe`, :meth:`options_for_puzzle` (the side a
+    string of ``n*n`` cells or a list of ``n`` rows implies, among :attr:`sides`) and
+    :meth:`compatible` (only the size must match; the message names both sizes and the
+    option to train with). Class attributes: ``sides``, the sizes a puzzle's shape may
+    imply; ``noun``, the singular and plural used in messages (``("maze", "mazes")``).
+    """
+
+    sides: ClassVar[Sequence[int]] = ()
+    noun: ClassVar[tuple[str, str]] = ("puzzle", "puzzles")
+
+    @property
+    def size(self) -> int:
+        """Side of the grid."""
+        return self.options.size
+
+    @property
+    def seq_len(self) -> int:
+        """One token per cell."""
+        return self.size * self.size
+
+    def describe(self) -> str:
+        """E.g. ``"sudoku 9x9"``."""
+        return f"{self.name} {self.size}x{self.size}"
+
+    def options_for_puzzle(self, puzzle: Any) -> dict:
+        """The current options with ``size`` from the puzzle's row or cell count (unchanged if it implies none)."""
+        n = infer_side(puzzle, self.sides)
+        return self.options.model_dump() | ({} if n is None else {"size": n})
+
+    def compatible(self, other_options: dict) -> str | None:
+        """Why a checkpoint trained with ``other_options`` cannot solve a puzzle of this size, or None."""
+        try:
+            theirs = self.Options(**other_options).size
+        except ValidationError as e:
+            return f"the checkpoint's task options {other_options} are not {self.name} options: {e.errors()[0]['msg']}"
+        if theirs == self.size:
+            return None
+        n, (one, many) = self.size, self.noun
+        paper = self.presets().get("paper", {}).get("task_options", {}).get("size")
+        how = f"--set task_options.size={n}" + (" or --preset paper" if n == paper else "")
+        return (f"this is a {n}x{n} {one} but the checkpoint was trained on {theirs}x{theirs} {many} "
+                f"(task option size={theirs}); train a {n}x{n} model ({how}) or pass a {theirs}x{theirs} {one}")
+
+
 # --- augmentations -----------------------------------------------------------------
 
 def permutation(values: Any, length: int, start: int, what: str) -> np.ndarray:
@@ -169,13 +231,19 @@ def permutation(values: Any, length: int, start: int, what: str) -> np.ndarray:
 
 @dataclass(frozen=True)
 class GridAugmentation:
-    """Common part of augmentations of flat ``size x size`` grids: the shape check.
+    """Common part of augmentations of flat ``size x size`` grids: the size and shape checks.
 
-    Subclasses set the class attribute ``name``; ``size`` is the side of the grid.
+    Subclasses set the class attribute ``name`` (and ``sizes``, the sides they may be
+    built for); ``size`` is the side of the grid.
     """
 
     size: int
     name: ClassVar[str]
+    sizes: ClassVar[Sequence[int] | None] = None  # the sides it may be built for; None: any
+
+    def __post_init__(self):
+        if self.sizes is not None and self.size not in self.sizes:
+            raise ValueError(f"{self.name} is for sizes {', '.join(map(str, self.sizes))}, not {self.size}")
 
     def tokens(self, tokens: np.ndarray) -> np.ndarray:
         """``tokens`` as an array after checking its last axis holds ``size * size`` cells."""
@@ -236,6 +304,23 @@ class CellPermutation(GridAugmentation, ABC):
     def grid_index(self, row_src: np.ndarray, col_src: np.ndarray) -> np.ndarray:
         """Flat source index of every cell when row ``r`` comes from ``row_src[r]`` (same for columns)."""
         return (np.asarray(row_src)[:, None] * self.size + np.asarray(col_src)[None, :]).ravel()
+
+
+@dataclass(frozen=True)
+class GridTranspose(CellPermutation):
+    """Swap rows and columns with probability 1/2; params ``{"transpose": bool}``.
+    Subclass it with your own ``name`` (and ``sizes``)."""
+
+    def sample(self, rng: np.random.Generator) -> dict[str, Any]:
+        """Transpose with probability 1/2."""
+        return {"transpose": bool(rng.integers(2))}
+
+    def index(self, params: dict[str, Any]) -> np.ndarray:
+        """The transposed cell order, or the identity."""
+        if not isinstance(params.get("transpose"), bool):
+            raise ValueError(f"{self.name} 'transpose' must be true or false, got {params.get('transpose')!r}")
+        cells = np.arange(self.size * self.size).reshape(self.size, self.size)
+        return (cells.T if params["transpose"] else cells).ravel()
 
 
 # --- the dihedral group ------------------------------------------------------------

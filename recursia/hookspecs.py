@@ -1,6 +1,6 @@
 """The plugin contract: every hook a recursia plugin can implement.
 
-A plugin is a module (or object) with functions decorated by ``recursia.hookimpl`` and
+A plugin is a module (or object) with functions decorated by ``recursia.api.hookimpl`` and
 named after the hooks below; it is found through the ``recursia`` entry-point group::
 
     [project.entry-points.recursia]
@@ -23,7 +23,7 @@ def register_tasks(register):
     """Add puzzle tasks.
 
     Call ``register(task_class)`` once per task, where ``task_class`` is a subclass of
-    :class:`recursia.task.Task` with a unique ``name``. The core instantiates it with
+    :class:`recursia.api.Task` with a unique ``name``. The core instantiates it with
     the run's task options (``task_class(task_class.Options(**options))``).
     """
 
@@ -34,7 +34,7 @@ def register_mixers(register):
 
     Call ``register(name, factory)``. ``factory(hidden_size, seq_len, config)`` returns
     an ``nn.Module`` mapping ``(B, S, D) -> (B, S, D)`` where ``S = seq_len`` includes
-    the puzzle-embedding prefix and ``config`` is the :class:`recursia.config.ModelConfig`.
+    the puzzle-embedding prefix and ``config`` is the :class:`recursia.api.ModelConfig`.
     The block computes ``rms_norm(h + mixer(h))`` along ``getattr(mixer, "norm_dim", -1)``,
     so a mixer that mixes along the sequence axis may ask for the norm over positions.
     """
@@ -42,7 +42,7 @@ def register_mixers(register):
 
 @hookspec
 def register_augmentations(register):
-    """Add invertible augmentations (see :class:`recursia.data.augment.Augmentation`).
+    """Add invertible augmentations (see :class:`recursia.api.Augmentation`).
 
     Call ``register(augmentation)``; ``augmentation.name`` must be unique. Tasks usually
     also return their augmentations from ``Task.augmentations()``; registering them

@@ -199,6 +199,24 @@ class Task:
         """
         raise NotImplementedError
 
+    def render_html(self, inputs: np.ndarray, answer: np.ndarray | None = None,
+                    changed: np.ndarray | None = None) -> str:
+        """HTML fragment of a puzzle, or of its answer when given, for ``solve --html``.
+
+        ``answer`` is predicted tokens ``(seq_len,)`` or, for a voted attempt, an answer
+        form (:meth:`answer_form`); ``changed`` is a boolean ``(seq_len,)`` mask of cells
+        to mark. Tasks draw grids with :func:`recursia.api.html_grid`; every text in the
+        fragment must be escaped. Default: the escaped text of :meth:`render` (of
+        :meth:`render_form` for an answer form that is not ``(seq_len,)`` tokens) in a ``<pre>``.
+        """
+        from html import escape
+
+        if answer is not None and np.shape(answer) != (self.seq_len,):
+            text = self.render_form(np.asarray(answer))
+        else:
+            text = self.render(inputs, answer, changed)
+        return f'<pre class="text-grid">{escape(text)}</pre>'
+
     def render_png(self, inputs: np.ndarray, answer: np.ndarray | None, path: Path) -> None:
         """Draw the puzzle (and the answer when given) as a PNG file at ``path``.
 

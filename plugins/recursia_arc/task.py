@@ -125,6 +125,22 @@ class ArcTask(Task):
             marks = np.asarray(changed, bool).reshape(self.canvas, self.canvas)[:cells.shape[0], :cells.shape[1]]
         return grid.render_grid(cells, marks)
 
+    def render_html(self, inputs: np.ndarray, answer: np.ndarray | None = None,
+                    changed: np.ndarray | None = None) -> str:
+        """HTML table of the answer's grid when given, else of the input's, in the ARC
+        palette; ``answer`` may also be an answer form (a voted attempt's ``(h, w)`` grid).
+        ``changed`` (a ``(seq_len,)`` mask) marks cells inside the grid; an answer without
+        a grid is ``(empty grid)``."""
+        from recursia.api import html_grid
+        from recursia_arc.png import grid_rgb
+
+        shown = np.asarray(inputs if answer is None else answer)
+        cells = shown if shown.ndim == 2 else grid.crop(shown)  # (h, w) colours
+        marks = None
+        if changed is not None and shown.ndim == 1:
+            marks = np.asarray(changed, bool).reshape(self.canvas, self.canvas)[:cells.shape[0], :cells.shape[1]]
+        return html_grid(np.full(cells.shape, "", dtype=object), changed=marks, colours=grid_rgb(cells))
+
     def render_form(self, form: np.ndarray) -> str:
         """Rows of digits of an answer grid (a voted attempt)."""
         return grid.render_grid(np.asarray(form))

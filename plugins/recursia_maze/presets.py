@@ -20,7 +20,7 @@ puzzle-embedding lr 1e-4, weight decays 1.0, evaluating every 2000 epochs (26,04
 
 from __future__ import annotations
 
-from recursia.api import hrm_presets, readme_training
+from recursia.api import hrm_presets, readme_training, small_cpu_preset
 
 
 def presets(task) -> dict[str, dict]:
@@ -35,17 +35,10 @@ def presets(task) -> dict[str, dict]:
                       "eval_every": 6510, "checkpoint_every": 1000},
             "data": {"train_size": 1000, "test_size": 1000, "aug": 7},
         },
-        "small": {
-            "task_options": {"size": 9, "min_path": 10, "unique_path": True},
-            "model": {"mixer": "attention", "hidden_size": 64, "n_layers": 2, "expansion": 4, "num_heads": 4,
-                      "T": 2, "n": 3, "halt_max_steps": 8, "puzzle_emb_len": 1, "swiglu_multiple": 64,
-                      "rope_theta": 100.0},
-            "train": {"steps": 2000, "batch_size": 64, "lr": 2e-3, "weight_decay": 0.1, "warmup_steps": 100,
-                      "puzzle_emb_lr": 1e-3, "puzzle_emb_weight_decay": 0.1, "ema_rate": 0.99, "loss": "softmax",
-                      "eval_every": 250, "eval_limit": 300, "checkpoint_every": 250, "compile": True,
-                      "threads": "auto"},
-            "data": {"train_size": 10000, "test_size": 1000, "aug": 1},
-        },
+        "small": small_cpu_preset(
+            {"size": 9, "min_path": 10, "unique_path": True}, {"train_size": 10000, "test_size": 1000, "aug": 1},
+            model={"mixer": "attention", "rope_theta": 100.0},
+            train={"steps": 2000, "batch_size": 64, "loss": "softmax", "eval_every": 250, "dtype": "auto"}),
     }
     hrm_train = readme_training(epochs=20000, eval_interval=2000, examples_per_epoch=1000, lr=1e-4,
                                 puzzle_emb_lr=1e-4, weight_decay=1.0)

@@ -6,9 +6,9 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
-from pydantic import Field, ValidationError
+from pydantic import Field
 
-from recursia.api import Augmentation, DataBuildRequest, Dihedral, Task, TaskOptions
+from recursia.api import Augmentation, DataBuildRequest, Dihedral, SquareGridTask, TaskOptions
 from recursia_maze import grid
 
 
@@ -32,28 +32,19 @@ class MazeOptions(TaskOptions):
     unique_path: bool = False
 
 
-class MazeTask(Task):
+class MazeTask(SquareGridTask):
     """Find a shortest path from S to G through the open cells of a maze."""
 
     name: ClassVar[str] = "maze"
     Options: ClassVar[type[TaskOptions]] = MazeOptions
     description: ClassVar[str] = "Maze (any square size, 30x30 by default): mark a shortest path from S to G"
     default_mixer: ClassVar[str] = "attention"
-
-    @property
-    def size(self) -> int:
-        """Side of the maze."""
-        return self.options.size
+    noun: ClassVar[tuple[str, str]] = ("maze", "mazes")
 
     @property
     def vocab_size(self) -> int:
         """PAD, wall, open, S, G and path."""
         return grid.VOCAB_SIZE
-
-    @property
-    def seq_len(self) -> int:
-        """One token per cell."""
-        return self.size * self.size
 
     def describe(self) -> str:
         """E.g. ``"maze 30x30"`` or ``"maze 9x9, min path 10, unique path"``."""
@@ -70,6 +61,10 @@ class MazeTask(Task):
         """
         return grid.parse_maze(puzzle, self.size)
 
+    def format_puzzle(self, inputs: np.ndarray) -> list[str]:
+        """The maze as ``size`` row strings (what :meth:`parse` reads)."""
+        return grid.to_rows(inputs)
+
     def check(self, inputs: np.ndarray, answer: np.ndarray) -> bool:
         """Whether ``answer`` is the maze with one shortest S-G path marked ``o`` (any shortest path)."""
         return grid.is_shortest_path(inputs, answer)
@@ -82,6 +77,20 @@ class MazeTask(Task):
                changed: np.ndarray | None = None) -> str:
         """Framed text picture of the answer when given (path ``o``), else of the maze."""
         return grid.render(inputs if answer is None else answer, changed)
+
+    def render_html(self, inputs: np.ndarray, answer: np.ndarray | None = None,
+                    changed: np.ndarray | None = None) -> str:
+        """HTML table of the maze in the colours of :meth:`render_png`: walls dark, open
+        cells white, ``S`` green, ``G`` red, the answer's path orange (magenta where it is
+        not on an open cell); ``changed`` cells marked."""
+        from recursia.api import html_grid
+        from recursia_maze.png import maze_rgb
+
+        rgb = maze_rgb(inputs, answer)  # (n, n, 3)
+        n = rgb.shape[0]
+        flat = np.asarray(inputs).reshape(n, n)
+        cells = np.where(flat == grid.START, "S", np.where(flat == grid.GOAL, "G", ""))
+        return html_grid(cells, changed=changed, colours=rgb)
 
     def render_png(self, inputs: np.ndarray, answer: np.ndarray | None, path: Path) -> None:
         """Draw the maze and, when given, the answer's path into a PNG file at ``path``."""
@@ -96,22 +105,6 @@ class MazeTask(Task):
         if isinstance(puzzle, (list, tuple)) and len(puzzle) >= 4:
             options["size"] = len(puzzle)
         return options
-
-    def compatible(self, other_options: dict) -> str | None:
-        """Why a checkpoint trained with ``other_options`` cannot solve a maze of this size, or None.
-
-        Only the size matters: ``min_path`` and ``unique_path`` shape the training data, not the model.
-        """
-        try:
-            theirs = self.Options(**other_options).size
-        except ValidationError as e:
-            return f"the checkpoint's task options {other_options} are not Maze options: {e.errors()[0]['msg']}"
-        if theirs == self.size:
-            return None
-        n = self.size
-        how = f"--set task_options.size={n}" + (" or --preset paper" if n == 30 else "")
-        return (f"this is a {n}x{n} maze but the checkpoint was trained on {theirs}x{theirs} mazes "
-                f"(task option size={theirs}); train a {n}x{n} model ({how}) or pass a {theirs}x{theirs} maze")
 
     # --- data -------------------------------------------------------------------
     def build_dataset(self, request: DataBuildRequest) -> dict:

@@ -15,26 +15,20 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from recursia.api import CellPermutation, GridAugmentation, SymbolRelabel, permutation
-from recursia_sudoku.grid import box_shape
-
-
-class _Sized:
-    """Mix-in: refuse a grid size that is no Sudoku size when an augmentation is made."""
-
-    def __post_init__(self):
-        box_shape(self.size)
+from recursia.api import CellPermutation, GridAugmentation, GridTranspose, SymbolRelabel, permutation
+from recursia_sudoku.grid import SIZES, box_shape
 
 
 @dataclass(frozen=True)
-class DigitRelabel(_Sized, SymbolRelabel):
+class DigitRelabel(SymbolRelabel):
     """Rename the digits: digit ``d`` becomes ``perm[d - 1]``; params ``{"perm": [...]}``."""
 
     name: ClassVar[str] = "sudoku.digits"
+    sizes: ClassVar[tuple[int, ...]] = SIZES
 
 
 @dataclass(frozen=True)
-class BandStackShuffle(_Sized, CellPermutation):
+class BandStackShuffle(CellPermutation):
     """Reorder the bands (rows of boxes) and the stacks (columns of boxes).
 
     Params ``{"bands": [...], "stacks": [...]}``: band ``b`` of the result is band
@@ -42,6 +36,7 @@ class BandStackShuffle(_Sized, CellPermutation):
     """
 
     name: ClassVar[str] = "sudoku.bands"
+    sizes: ClassVar[tuple[int, ...]] = SIZES
 
     def sample(self, rng: np.random.Generator) -> dict[str, Any]:
         """Uniformly random orders of the bands and of the stacks."""
@@ -59,7 +54,7 @@ class BandStackShuffle(_Sized, CellPermutation):
 
 
 @dataclass(frozen=True)
-class RowColumnShuffle(_Sized, CellPermutation):
+class RowColumnShuffle(CellPermutation):
     """Reorder the rows inside each band and the columns inside each stack.
 
     Params ``{"rows": [[...] per band], "cols": [[...] per stack]}``: row ``i`` of band
@@ -67,6 +62,7 @@ class RowColumnShuffle(_Sized, CellPermutation):
     """
 
     name: ClassVar[str] = "sudoku.rows"
+    sizes: ClassVar[tuple[int, ...]] = SIZES
 
     def sample(self, rng: np.random.Generator) -> dict[str, Any]:
         """Independent uniformly random orders inside every band and every stack."""
@@ -90,26 +86,17 @@ class RowColumnShuffle(_Sized, CellPermutation):
 
 
 @dataclass(frozen=True)
-class Transpose(_Sized, CellPermutation):
+class Transpose(GridTranspose):
     """Swap rows and columns (only for square boxes: 4x4 and 9x9); params ``{"transpose": bool}``."""
 
     name: ClassVar[str] = "sudoku.transpose"
+    sizes: ClassVar[tuple[int, ...]] = SIZES
 
     def __post_init__(self):
         super().__post_init__()
         br, bc = box_shape(self.size)
         if br != bc:
             raise ValueError(f"{self.name} needs square boxes; a {self.size}x{self.size} Sudoku has {br}x{bc} boxes")
-
-    def sample(self, rng: np.random.Generator) -> dict[str, Any]:
-        """Transpose with probability 1/2."""
-        return {"transpose": bool(rng.integers(2))}
-
-    def index(self, params: dict[str, Any]) -> np.ndarray:
-        if not isinstance(params.get("transpose"), bool):
-            raise ValueError(f"{self.name} 'transpose' must be true or false, got {params.get('transpose')!r}")
-        cells = np.arange(self.size * self.size).reshape(self.size, self.size)
-        return (cells.T if params["transpose"] else cells).ravel()
 
 
 def sudoku_augmentations(n: int) -> list[GridAugmentation]:

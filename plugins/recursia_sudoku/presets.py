@@ -19,31 +19,14 @@ model has 27,275,266 parameters.
 
 from __future__ import annotations
 
-from recursia.api import hrm_presets, readme_training
+from recursia.api import hrm_presets, readme_training, small_cpu_preset, trm_paper_preset
 
 
 def presets(task) -> dict[str, dict]:
     """The named config overrides of the Sudoku task."""
     trm = {
-        "paper": {
-            "task_options": {"size": 9},
-            "model": {"hidden_size": 512, "n_layers": 2, "expansion": 4, "num_heads": 8, "T": 3, "n": 6,
-                      "halt_max_steps": 16, "puzzle_emb_len": 16},
-            "train": {"steps": 65104, "batch_size": 768, "lr": 1e-4, "weight_decay": 1.0, "warmup_steps": 2000,
-                      "puzzle_emb_lr": 1e-4, "puzzle_emb_weight_decay": 1.0, "ema_rate": 0.999,
-                      "eval_every": 6510, "checkpoint_every": 1000},
-            "data": {"train_size": 1000, "test_size": 1000, "aug": 1000},
-        },
-        "small": {
-            "task_options": {"size": 6},
-            "model": {"hidden_size": 64, "n_layers": 2, "expansion": 4, "num_heads": 4, "T": 2, "n": 3,
-                      "halt_max_steps": 8, "puzzle_emb_len": 1, "swiglu_multiple": 64},
-            "train": {"steps": 1000, "batch_size": 128, "lr": 2e-3, "weight_decay": 0.1, "warmup_steps": 100,
-                      "puzzle_emb_lr": 1e-3, "puzzle_emb_weight_decay": 0.1, "ema_rate": 0.99,
-                      "eval_every": 500, "eval_limit": 300, "checkpoint_every": 250, "compile": True,
-                      "threads": "auto", "dtype": "fastest"},
-            "data": {"train_size": 5000, "test_size": 1000, "aug": 3},
-        },
+        "paper": trm_paper_preset({"size": 9}, {"train_size": 1000, "test_size": 1000, "aug": 1000}),
+        "small": small_cpu_preset({"size": 6}, {"train_size": 5000, "test_size": 1000, "aug": 3}),
     }
     hrm_train = readme_training(epochs=20000, eval_interval=2000, examples_per_epoch=1000, lr=1e-4,
                                 puzzle_emb_lr=1e-4, weight_decay=1.0)

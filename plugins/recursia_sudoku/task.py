@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any, ClassVar, Literal
 
 import numpy as np
-from pydantic import ValidationError
 
-from recursia.api import Augmentation, DataBuildRequest, Task, TaskOptions
+from recursia.api import Augmentation, DataBuildRequest, SquareGridTask, TaskOptions, format_rows
 from recursia_sudoku import grid
 from recursia_sudoku.augment import sudoku_augmentations
 
@@ -22,7 +21,7 @@ class SudokuOptions(TaskOptions):
     size: Literal[4, 6, 9] = 9
 
 
-class SudokuTask(Task):
+class SudokuTask(SquareGridTask):
     """Fill a Sudoku grid so that every row, column and box holds each digit once."""
 
     name: ClassVar[str] = "sudoku"
@@ -34,25 +33,13 @@ class SudokuTask(Task):
     paper_ablations_source: ClassVar[str] = ("TRM paper (arXiv 2510.04871v1), Tables 1 and 2: Sudoku-Extreme "
                                              "test exact accuracy, paper scale")
     default_mixer: ClassVar[str] = "mlp"
-
-    @property
-    def size(self) -> int:
-        """Side of the grid (4, 6 or 9)."""
-        return self.options.size
+    sides: ClassVar[tuple[int, ...]] = grid.SIZES
+    noun: ClassVar[tuple[str, str]] = ("puzzle", "Sudoku")
 
     @property
     def vocab_size(self) -> int:
         """PAD, blank and the ``size`` digits."""
         return grid.vocab_size(self.size)
-
-    @property
-    def seq_len(self) -> int:
-        """One token per cell."""
-        return self.size * self.size
-
-    def describe(self) -> str:
-        """E.g. ``"sudoku 9x9"``."""
-        return f"{self.name} {self.size}x{self.size}"
 
     # --- puzzles ----------------------------------------------------------------
     def parse(self, puzzle: Any) -> np.ndarray:
@@ -64,6 +51,10 @@ class SudokuTask(Task):
         digits = grid.parse_puzzle(puzzle, self.size)
         grid.validate_puzzle(digits, self.size)
         return grid.digits_to_tokens(digits)
+
+    def format_puzzle(self, inputs: np.ndarray) -> list[str]:
+        """The puzzle as ``size`` row strings, ``.`` for a blank (what :meth:`parse` reads)."""
+        return self.decode(inputs, inputs)
 
     def notes(self, inputs: np.ndarray) -> list[str]:
         """A warning when the puzzle has several solutions (any of them passes the checker)."""
@@ -80,8 +71,7 @@ class SudokuTask(Task):
 
     def decode(self, inputs: np.ndarray, answer: np.ndarray) -> list[str]:
         """The answer as ``size`` strings of digits (``.`` where a cell holds no digit)."""
-        digits = grid.tokens_to_digits(answer).reshape(self.size, self.size)
-        return ["".join(str(d) if d else "." for d in row) for row in digits]
+        return format_rows(grid.tokens_to_digits(answer), self.size)
 
     def render(self, inputs: np.ndarray, answer: np.ndarray | None = None,
                changed: np.ndarray | None = None) -> str:
@@ -89,23 +79,17 @@ class SudokuTask(Task):
         shown = inputs if answer is None else answer
         return grid.render(grid.tokens_to_digits(shown), self.size, changed)
 
-    def options_for_puzzle(self, puzzle: Any) -> dict:
-        """``{"size": n}`` from the puzzle's cell or row count; the current options if it has none."""
-        n = grid.infer_size(puzzle)
-        return self.options.model_dump() if n is None else {"size": n}
+    def render_html(self, inputs: np.ndarray, answer: np.ndarray | None = None,
+                    changed: np.ndarray | None = None) -> str:
+        """HTML table of the answer when given, else of the puzzle: digits, thick box
+        borders, the puzzle's givens bold, ``changed`` cells marked."""
+        from recursia.api import html_grid
 
-    def compatible(self, other_options: dict) -> str | None:
-        """Why a checkpoint trained with ``other_options`` cannot solve this size of puzzle, or None."""
-        try:
-            theirs = self.Options(**other_options).size
-        except ValidationError as e:
-            return f"the checkpoint's task options {other_options} are not Sudoku options: {e.errors()[0]['msg']}"
-        if theirs == self.size:
-            return None
         n = self.size
-        how = f"--set task_options.size={n}" + (" or --preset paper" if n == 9 else "")
-        return (f"this is a {n}x{n} puzzle but the checkpoint was trained on {theirs}x{theirs} Sudoku "
-                f"(task option size={theirs}); train a {n}x{n} model ({how}) or pass a {theirs}x{theirs} puzzle")
+        shown = grid.tokens_to_digits(inputs if answer is None else answer).reshape(n, n)
+        cells = [[str(d) if d else "" for d in row] for row in shown]
+        given = grid.tokens_to_digits(inputs).reshape(n, n) != 0
+        return html_grid(cells, changed=changed, box=grid.box_shape(n), given=given)
 
     # --- data -------------------------------------------------------------------
     def build_dataset(self, request: DataBuildRequest) -> dict:

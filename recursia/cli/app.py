@@ -20,7 +20,7 @@ from recursia.plugins import get_registry
 
 def build_app() -> typer.Typer:
     """The Typer app with the built-in and the plugin commands."""
-    from recursia.cli import ablate, bench, config, convert, data, evaluate, plot, plugins, solve, train
+    from recursia.cli import ablate, bench, config, convert, data, evaluate, models, plot, plugins, solve, train
 
     app = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False,
                       help="Recursive reasoning models (TRM, HRM) for puzzles.")
@@ -33,6 +33,7 @@ def build_app() -> typer.Typer:
     app.command("eval")(evaluate.eval_command)
     app.command("solve")(solve.solve_command)
     app.command("plugins")(plugins.plugins_command)
+    app.command("models")(models.models_command)
     app.command("plot")(plot.plot_command)
     app.command("ablate")(ablate.ablate_command)
     app.add_typer(data.app, name="data")

@@ -13,6 +13,7 @@ import typer
 from recursia.build import make_task
 from recursia.cli.common import check_out_file, pick_device
 from recursia.errors import CheckpointError, ConfigError, PuzzleError, RecursiaError
+from recursia.models import ModelChoice, find_model
 from recursia.plugins import get_registry
 from recursia.task import Task
 
@@ -27,11 +28,14 @@ VERSIONS = 8  # versions of such a puzzle (the original and augmented ones) that
 
 def solve_command(
     puzzle_file: Path = typer.Argument(..., help='JSON file {"task": ..., "puzzle": ...}'),
-    checkpoint: Path = typer.Option(None, help="run directory (default: the newest run of the task under runs/)"),
-    runs: Path = typer.Option(Path("runs"), help="where to look for the newest run"),
+    checkpoint: Path = typer.Option(None, help="run directory (default: your newest run of the task under --runs "
+                                               "that fits the puzzle, else a shipped model: recursia models)"),
+    runs: Path = typer.Option(Path("runs"), help="where to look for your runs"),
     as_json: bool = typer.Option(False, "--json", help="print one JSON object"),
     show_steps: bool = typer.Option(False, "--show-steps", help="print the answer after every supervision step"),
     png: Path = typer.Option(None, "--png", help="also draw the puzzle and the answer into this PNG file"),
+    html: Path = typer.Option(None, "--html", help="also write a self-contained HTML page of every supervision "
+                                                   "step, the halting confidence and the verdict to this file"),
     device: str = typer.Option(None, help="cpu or cuda"),
     adapt_mode: str = typer.Option("rows", "--adapt", help="for puzzles with demonstration pairs (ARC): train "
                                                            "new puzzle-embedding rows only (rows) or the "
@@ -50,23 +54,24 @@ def solve_command(
     predicted, mapped back and voted, and the top two attempts are shown.
     """
     from recursia.infer import read_puzzle_file, solve
-    from recursia.train.checkpoint import latest_run, load_run
+    from recursia.train.checkpoint import load_run
 
     if adapt_mode not in ("rows", "full"):
         raise ConfigError(f"--adapt {adapt_mode}: expected rows or full")
     device = pick_device(device)
     if png is not None:
         check_out_file(png, "--png")
+    if html is not None:
+        check_out_file(html, "--html")
     task_name, puzzle = read_puzzle_file(puzzle_file, get_registry().tasks)
     try:
         get_registry().task(task_name)
     except RecursiaError as e:
         raise PuzzleError(f"{puzzle_file}: task: {e}") from None
-    if checkpoint is None:
-        checkpoint = latest_run(runs, task_name)
-        if checkpoint is None:
-            raise CheckpointError(f"no trained '{task_name}' model under {runs}/; train one with "
-                                  f"`recursia train --task {task_name}` or pass --checkpoint RUN_DIR")
+    # --checkpoint, else your newest run of the task that fits the puzzle, else a shipped model
+    # that fits it (recursia.models.find_model; `recursia models` lists them)
+    choice = ModelChoice(checkpoint, "checkpoint") if checkpoint is not None else find_model(task_name, puzzle, runs)
+    checkpoint = choice.path
     run = load_run(checkpoint, device)
     if run.cfg.task != task_name:
         raise CheckpointError(f"{checkpoint} was trained on task '{run.cfg.task}', the puzzle is '{task_name}'")
@@ -85,15 +90,20 @@ def solve_command(
         demos = run.task.adaptation_set(puzzle, versions, seed)
     except RecursiaError as e:
         raise PuzzleError(f"{puzzle_file}: puzzle: {e}") from None
+    if not as_json:  # which model answers, once the input is known to be good (on stderr: stdout is the answer)
+        print(f"model: {choice.describe()}", file=sys.stderr)
     if demos is not None:
         steps = 0 if no_adapt else adapt_steps
         return _adapt_and_vote(run, demos, steps, adapt_mode == "full", seed, device, as_json, png, puzzle_file,
-                               show_steps)
+                               show_steps, html, choice)
     sol = solve(run.model, run.task, inputs, device=device)
     if png is not None:
         run.task.render_png(inputs, sol.answer, png)
+    if html is not None:
+        _write_solve_page(html, run, choice.describe(), puzzle_file, inputs, sol, notes)
     if as_json:
-        out = {"task": task_name, "checkpoint": str(checkpoint), "answer": run.task.decode(inputs, sol.answer),
+        out = {"task": task_name, "checkpoint": str(checkpoint), "model": choice.as_json(),
+               "answer": run.task.decode(inputs, sol.answer),
                "valid": sol.valid, "steps": sol.steps, "halted": sol.halted,
                "halt_confidence": round(sol.halt_confidence, 4), "notes": notes}
         if show_steps:
@@ -123,11 +133,12 @@ def print_trace(task: Task, inputs: np.ndarray, sol: Solution, prefix: str = "")
 
 
 def _adapt_and_vote(run: LoadedRun, demos: AdaptationSet, steps: int, full: bool, seed: int, device: str,
-                    as_json: bool, png: Path | None, puzzle_file: Path, show_steps: bool) -> None:
+                    as_json: bool, png: Path | None, puzzle_file: Path, show_steps: bool,
+                    html: Path | None, choice: ModelChoice) -> None:
     """Adapt to the puzzle's demonstrations (unless ``steps`` is 0), predict every
     version's test inputs, vote and print the top two attempts per test input; with
     ``show_steps``, first the original version's answer to each test input after every
-    supervision step."""
+    supervision step. With ``html``, also write a page of those steps and the attempts."""
     from recursia.adapt import adapt
     from recursia.data.augment import AugmentationRecord
     from recursia.infer import solve
@@ -145,24 +156,30 @@ def _adapt_and_vote(run: LoadedRun, demos: AdaptationSet, steps: int, full: bool
     if png is not None:
         attempts = [[c.answer for c in cands[:2]] for cands in result.ranked[0]]
         run.task.render_attempts_png(demos.test.inputs[:len(attempts)], attempts, expected, png)
+    originals = []  # (inputs, Solution) of version 0's test inputs, step by step
+    if html is not None or (show_steps and not as_json):
+        for j in range(int(demos.test.puzzle_indices[0]), int(demos.test.puzzle_indices[1])):
+            inputs = np.asarray(demos.test.inputs[j]).astype(np.int64)
+            originals.append((inputs, solve(run.model, run.task, inputs, int(demos.test.puzzle_identifiers[0]),
+                                            device=device)))
+    how = f"adapted {'the network and ' if full else ''}{demos.versions} new puzzle rows for {steps} steps" \
+        if steps else "not adapted"
+    if html is not None:
+        _write_adapted_page(html, run, choice.describe(), puzzle_file, originals, result.ranked[0], expected,
+                            demos.versions, how)
     if as_json:
         tests = [{"attempts": [{"answer": c.answer.tolist(), "votes": c.votes, "confidence": round(c.confidence, 4)}
                                for c in cands[:2]],
                   "correct": None if want is None else any(np.array_equal(c.answer, want) for c in cands[:2])}
                  for cands, want in zip(result.ranked[0], expected)]
-        print(json.dumps({"task": run.cfg.task, "checkpoint": str(run.run_dir), "adapt_steps": steps,
+        print(json.dumps({"task": run.cfg.task, "checkpoint": str(run.run_dir), "model": choice.as_json(), "adapt_steps": steps,
                           "adapt": "full" if full and steps else ("rows" if steps else "none"),
                           "versions": demos.versions, "final_adapt_loss": losses[-1] if losses else None,
                           "tests": tests}))
         return
     if show_steps:
-        originals = range(int(demos.test.puzzle_indices[0]), int(demos.test.puzzle_indices[1]))  # version 0
-        for j in originals:
-            inputs = np.asarray(demos.test.inputs[j]).astype(np.int64)
-            sol = solve(run.model, run.task, inputs, int(demos.test.puzzle_identifiers[0]), device=device)
+        for j, (inputs, sol) in enumerate(originals):
             print_trace(run.task, inputs, sol, prefix=f"test {j + 1}, ")
-    how = f"adapted {'the network and ' if full else ''}{demos.versions} new puzzle rows for {steps} steps" \
-        if steps else "not adapted"
     print(f"{puzzle_file}: {how}; {demos.versions} versions voted")
     for j, (cands, want) in enumerate(zip(result.ranked[0], expected)):
         for rank, cand in enumerate(cands[:2], 1):
@@ -170,3 +187,55 @@ def _adapt_and_vote(run: LoadedRun, demos: AdaptationSet, steps: int, full: bool
             print(f"test {j + 1}, attempt {rank}: {cand.votes} of {demos.versions} votes, "
                   f"confidence {cand.confidence:.2f}{mark}")
             print(run.task.render_form(cand.answer))
+
+
+def _write_solve_page(path: Path, run: LoadedRun, model: str, puzzle_file: Path, inputs: np.ndarray, sol: Solution,
+                      notes: list[str]) -> None:
+    """Write the ``--html`` page of a direct solve: the puzzle, every step's answer, the
+    halting chart, the checker's verdict and the checkpoint (:func:`recursia.html.solve_page`)."""
+    from recursia.html import solve_page, step_trace, write_html
+
+    trace = step_trace(run.task, inputs, sol)
+    how = "learned halt" if sol.halted else f"no halt before N_sup={len(sol.trace)}"
+    facts = [("task", run.task.describe()), ("puzzle", str(puzzle_file)), ("mixer", run.cfg.model.mixer),
+             ("steps", f"{sol.steps} of {len(sol.trace)} ({how})"),
+             ("halt confidence", f"{sol.halt_confidence:.2f}")]
+    write_html(path, solve_page(f"recursia solve {puzzle_file.name}", [trace], model, facts, notes))
+
+
+def _write_adapted_page(path: Path, run: LoadedRun, model: str, puzzle_file: Path,
+                        originals: list[tuple[np.ndarray, Solution]],
+                        ranked: list, expected: list[np.ndarray | None], versions: int, how: str) -> None:
+    """Write the ``--html`` page of an adapted and voted puzzle: per test input, the original
+    version's answer after every step and its halting chart, then the voted attempts
+    (two per test input, best first) beside the expected output when the file gives it."""
+    from html import escape
+
+    from recursia.html import Section, solve_page, step_trace, write_html
+
+    task = run.task
+    traces = [step_trace(task, inputs, sol, title=f"test {j + 1}: the original version's answer per step")
+              for j, (inputs, sol) in enumerate(originals)]
+    parts, verdicts = [], []
+    for j, ((inputs, _), cands, want) in enumerate(zip(originals, ranked, expected)):
+        figures, right = [("input", task.render_html(inputs))], None
+        for rank, cand in enumerate(cands[:2], 1):
+            correct = want is not None and np.array_equal(cand.answer, want)
+            right = rank if correct and right is None else right
+            mark = "" if want is None else (" (correct)" if correct else " (wrong)")
+            figures.append((f"attempt {rank}: {cand.votes} of {versions} votes, confidence {cand.confidence:.2f}"
+                            f"{mark}", task.render_html(inputs, cand.answer)))
+        if want is not None:
+            figures.append(("expected", task.render_html(inputs, want)))
+        verdicts.append(f"test {j + 1}: " + ("no expected output" if want is None else
+                                            f"attempt {right} correct" if right else "wrong"))
+        parts.append(f'<h3>test {j + 1}</h3><div class="attempts">' + "".join(
+            f"<figure><figcaption>{escape(caption)}</figcaption>{body}</figure>" for caption, body in figures)
+            + "</div>")
+    verdict = "; ".join(verdicts)
+    if not task.checks_answers:
+        verdict = f"no checker (a '{task.name}' answer is judged only against its expected output); {verdict}"
+    facts = [("task", task.describe()), ("puzzle", str(puzzle_file)), ("mixer", run.cfg.model.mixer),
+             ("adaptation", f"{how}; {versions} versions voted")]
+    write_html(path, solve_page(f"recursia solve {puzzle_file.name}", traces, model, facts,
+                                sections=[Section("Voted attempts", "".join(parts))], verdict=verdict))

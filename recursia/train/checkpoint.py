@@ -212,22 +212,3 @@ def load_state(model: RecursiveModel, state: dict[str, torch.Tensor], where: str
             parts.append(f"{k} holds {state[k].dtype}, model needs {own[k].dtype}")
         raise CheckpointError(f"{where}: weights do not fit the configured model ({'; '.join(parts)})")
     model.load_state_dict(state)
-
-
-def latest_run(runs_dir: Path, task: str) -> Path | None:
-    """The most recently modified run directory under ``runs_dir`` trained on ``task``."""
-    if not runs_dir.is_dir():
-        return None
-    found = []
-    for d in runs_dir.iterdir():
-        cfg_path, model_path = d / CONFIG_FILE, d / MODEL_FILE
-        if not (cfg_path.is_file() and model_path.is_file()):
-            continue
-        try:
-            saved = json.loads(cfg_path.read_text())
-            if isinstance(saved, dict) and saved.get("task") == task:
-                found.append((model_path.stat().st_mtime, d))
-        except (OSError, ValueError):  # unreadable or not JSON: not a run to pick
-            continue
-    return max(found)[1] if found else None
-

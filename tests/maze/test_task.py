@@ -118,7 +118,7 @@ def test_compatible_compares_the_size_only():
         "this is a 9x9 maze but the checkpoint was trained on 30x30 mazes (task option size=30); "
         "train a 9x9 model (--set task_options.size=9) or pass a 30x30 maze")
     assert "(--set task_options.size=30 or --preset paper)" in task(30).compatible({"size": 11})
-    assert "are not Maze options" in task(30).compatible({"size": 30, "colours": 10})
+    assert "are not maze options" in task(30).compatible({"size": 30, "colours": 10})
 
 
 def test_augmentations_are_the_registered_dihedral_transforms():

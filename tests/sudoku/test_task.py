@@ -111,7 +111,7 @@ def test_compatible_explains_a_size_mismatch():
         "this is a 9x9 puzzle but the checkpoint was trained on 6x6 Sudoku (task option size=6); "
         "train a 9x9 model (--set task_options.size=9 or --preset paper) or pass a 6x6 puzzle")
     assert "train a 4x4 model (--set task_options.size=4) or pass a 9x9 puzzle" in task(4).compatible({"size": 9})
-    assert "are not Sudoku options" in task(9).compatible({"size": 9, "colours": 10})
+    assert "are not sudoku options" in task(9).compatible({"size": 9, "colours": 10})
 
 
 @pytest.mark.parametrize("n, expected", [(6, 3), (9, 4)])

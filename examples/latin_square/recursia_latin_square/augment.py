@@ -16,29 +16,24 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from recursia.api import CellPermutation, GridAugmentation, SymbolRelabel, permutation
-from recursia_latin_square.grid import check_size
-
-
-class _Sized:
-    """Mix-in: refuse a square size outside 4..9 when an augmentation is made."""
-
-    def __post_init__(self):
-        check_size(self.size)
+from recursia.api import CellPermutation, GridAugmentation, GridTranspose, SymbolRelabel, permutation
+from recursia_latin_square.grid import SIZES
 
 
 @dataclass(frozen=True)
-class LatinRelabel(_Sized, SymbolRelabel):
+class LatinRelabel(SymbolRelabel):
     """Rename the symbols: ``k`` becomes ``perm[k - 1]``; params ``{"perm": [...]}`` (a permutation of 1..n)."""
 
     name: ClassVar[str] = "latin.symbols"
+    sizes: ClassVar[tuple[int, ...]] = SIZES
 
 
 @dataclass(frozen=True)
-class RowPermutation(_Sized, CellPermutation):
+class RowPermutation(CellPermutation):
     """Reorder the rows: row ``r`` of the result is row ``rows[r]`` of the input; params ``{"rows": [...]}``."""
 
     name: ClassVar[str] = "latin.rows"
+    sizes: ClassVar[tuple[int, ...]] = SIZES
 
     def sample(self, rng: np.random.Generator) -> dict[str, Any]:
         """A uniformly random order of the rows (0-based)."""
@@ -50,10 +45,11 @@ class RowPermutation(_Sized, CellPermutation):
 
 
 @dataclass(frozen=True)
-class ColumnPermutation(_Sized, CellPermutation):
+class ColumnPermutation(CellPermutation):
     """Reorder the columns: column ``c`` of the result is column ``cols[c]``; params ``{"cols": [...]}``."""
 
     name: ClassVar[str] = "latin.cols"
+    sizes: ClassVar[tuple[int, ...]] = SIZES
 
     def sample(self, rng: np.random.Generator) -> dict[str, Any]:
         """A uniformly random order of the columns (0-based)."""
@@ -65,20 +61,11 @@ class ColumnPermutation(_Sized, CellPermutation):
 
 
 @dataclass(frozen=True)
-class Transpose(_Sized, CellPermutation):
+class Transpose(GridTranspose):
     """Swap rows and columns; params ``{"transpose": bool}``."""
 
     name: ClassVar[str] = "latin.transpose"
-
-    def sample(self, rng: np.random.Generator) -> dict[str, Any]:
-        """Transpose with probability 1/2."""
-        return {"transpose": bool(rng.integers(2))}
-
-    def index(self, params: dict[str, Any]) -> np.ndarray:
-        if not isinstance(params.get("transpose"), bool):
-            raise ValueError(f"{self.name} 'transpose' must be true or false, got {params.get('transpose')!r}")
-        cells = np.arange(self.size * self.size).reshape(self.size, self.size)
-        return (cells.T if params["transpose"] else cells).ravel()
+    sizes: ClassVar[tuple[int, ...]] = SIZES
 
 
 def latin_augmentations(n: int) -> list[GridAugmentation]:

@@ -12,13 +12,13 @@ from typing import Any
 
 import numpy as np
 
-from recursia.api import (PuzzleError, infer_side, parse_rows, raise_conflicts, render_grid, repeats, symbols_to_tokens,
+from recursia.api import (PuzzleError, parse_rows, raise_conflicts, render_grid, repeats, symbols_to_tokens,
                           tokens_to_symbols)
 
 MIN_SIZE, MAX_SIZE = 4, 9
 SIZES = tuple(range(MIN_SIZE, MAX_SIZE + 1))
 _SEARCH_NODES = 200_000  # parse() gives up proving "no completion" after this many search nodes
-__all__ = ["symbols_to_tokens", "tokens_to_symbols", "check_size", "infer_size", "parse_puzzle", "find_conflicts",
+__all__ = ["symbols_to_tokens", "tokens_to_symbols", "check_size", "parse_puzzle", "find_conflicts",
            "is_latin", "is_valid_solution", "validate_puzzle", "solve", "count_solutions", "render"]
 
 
@@ -30,11 +30,6 @@ def check_size(n: int) -> int:
 
 
 # --- parsing -----------------------------------------------------------------------
-
-def infer_size(obj: Any) -> int | None:
-    """The size a puzzle's shape implies (16..81 cells as a string, 4..9 rows as a list), or None."""
-    return infer_side(obj, SIZES)
-
 
 def parse_puzzle(obj: Any, n: int) -> np.ndarray:
     """Symbols ``(n*n,)`` int64 (0 = blank) of one string of ``n*n`` characters or ``n`` row strings.

@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
-from pydantic import Field, ValidationError
+from pydantic import Field
 
-from recursia.api import Augmentation, DataBuildRequest, Task, TaskOptions
+from recursia.api import Augmentation, DataBuildRequest, SquareGridTask, TaskOptions, format_rows
 from recursia_latin_square import grid
 from recursia_latin_square.augment import latin_augmentations
 
@@ -27,32 +27,20 @@ class LatinOptions(TaskOptions):
     size: int = Field(5, ge=grid.MIN_SIZE, le=grid.MAX_SIZE, description="side of the square (4..9)")
 
 
-class LatinTask(Task):
+class LatinTask(SquareGridTask):
     """Fill an n x n grid so that every row and every column holds each of 1..n once."""
 
     name: ClassVar[str] = "latin"
     Options: ClassVar[type[TaskOptions]] = LatinOptions
     description: ClassVar[str] = "Latin square (4x4 to 9x9): every row and column holds each of 1..n once"
     default_mixer: ClassVar[str] = "mlp"
-
-    @property
-    def size(self) -> int:
-        """Side of the square."""
-        return self.options.size
+    sides: ClassVar[tuple[int, ...]] = grid.SIZES
+    noun: ClassVar[tuple[str, str]] = ("square", "squares")
 
     @property
     def vocab_size(self) -> int:
         """PAD, blank and the ``size`` symbols."""
         return self.size + 2
-
-    @property
-    def seq_len(self) -> int:
-        """One token per cell."""
-        return self.size * self.size
-
-    def describe(self) -> str:
-        """E.g. ``"latin 5x5"``."""
-        return f"{self.name} {self.size}x{self.size}"
 
     # --- puzzles ----------------------------------------------------------------
     def parse(self, puzzle: Any) -> np.ndarray:
@@ -75,31 +63,13 @@ class LatinTask(Task):
 
     def decode(self, inputs: np.ndarray, answer: np.ndarray) -> list[str]:
         """The answer as ``size`` row strings (``.`` where a cell holds no symbol)."""
-        sq = grid.tokens_to_symbols(answer).reshape(self.size, self.size)
-        return ["".join(str(v) if v else "." for v in row) for row in sq]
+        return format_rows(grid.tokens_to_symbols(answer), self.size)
 
     def render(self, inputs: np.ndarray, answer: np.ndarray | None = None,
                changed: np.ndarray | None = None) -> str:
         """Text square of the answer when given, else of the puzzle; ``changed`` cells get a ``*``."""
         shown = inputs if answer is None else answer
         return grid.render(grid.tokens_to_symbols(shown), self.size, changed)
-
-    def options_for_puzzle(self, puzzle: Any) -> dict:
-        """``{"size": n}`` from the puzzle's row or cell count; the current options if it has neither."""
-        n = grid.infer_size(puzzle)
-        return self.options.model_dump() if n is None else {"size": n}
-
-    def compatible(self, other_options: dict) -> str | None:
-        """Why a checkpoint trained with ``other_options`` cannot solve this size of square, or None."""
-        try:
-            theirs = self.Options(**other_options).size
-        except ValidationError as e:
-            return f"the checkpoint's task options {other_options} are not Latin-square options: {e.errors()[0]['msg']}"
-        if theirs == self.size:
-            return None
-        n = self.size
-        return (f"this is a {n}x{n} square but the checkpoint was trained on {theirs}x{theirs} "
-                f"(task option size={theirs}); train with --set task_options.size={n} or pass a {theirs}x{theirs} square")
 
     # --- data -------------------------------------------------------------------
     def build_dataset(self, request: DataBuildRequest) -> dict:
