@@ -22,5 +22,5 @@ def presets() -> dict[str, dict]:
     return {
         "paper": trm_paper_preset({"size": 10}, {"train_size": 10000, "test_size": 1000, "aug": 7}),
         "small": small_cpu_preset({"size": 5}, {"train_size": 8000, "test_size": 1000, "aug": 3},
-                                  train={"eval_every": 250, "eval_limit": 500}),
+                                  train={"steps": 2500, "eval_limit": 500}),
     }
