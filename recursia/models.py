@@ -18,7 +18,7 @@ No torch here: ``recursia models`` and the commands' ``--help`` import this modu
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -49,10 +49,12 @@ class ShippedModel:
 
     @property
     def task(self) -> str:
+        """The task the model was trained on."""
         return self.info["task"]
 
     @property
     def task_options(self) -> dict:
+        """The task options it was trained with (a puzzle must fit them)."""
         return self.info["task_options"]
 
     def accuracy_note(self) -> str:
@@ -104,20 +106,22 @@ class UserRun:
     path: Path
     config: dict
     mtime: float
-    best: dict = field(default_factory=dict)  # {"step", "test_exact_acc", "test_cell_acc"} when evaluated
 
     @property
     def task(self) -> str:
+        """The task of the run's config (``?`` when it names none)."""
         return self.config.get("task", "?")
 
 
 def user_runs(runs_dir: Path, task: str | None = None) -> list[UserRun]:
     """The run directories under ``runs_dir`` (of ``task`` when given), newest first
     (by the time ``model.safetensors`` was written)."""
-    if not runs_dir.is_dir():
+    try:
+        folders = sorted(runs_dir.iterdir()) if runs_dir.is_dir() else []
+    except OSError:  # an unreadable runs folder holds no run to pick
         return []
     found = []
-    for d in runs_dir.iterdir():
+    for d in folders:
         cfg_path, model_path = d / CONFIG_FILE, d / MODEL_FILE
         try:
             if not (cfg_path.is_file() and model_path.is_file()):
@@ -200,9 +204,9 @@ def find_model(task_name: str, puzzle: Any, runs_dir: Path, root: Path | None = 
     if runs:
         return ModelChoice(runs[0].path, "run")  # solve names the mismatch
     if shipped:  # the task's own words on the mismatch (which size to train, with which option)
-        names = ", ".join(m.name for m in shipped)
-        raise CheckpointError(f"no trained '{task_name}' model under {runs_dir}/, and the shipped {names} does not "
-                              f"fit this puzzle: {misfit(task_name, shipped[0].task_options, puzzle)}; or pass "
+        why = "; ".join(f"the shipped {m.name} does not fit this puzzle: {misfit(task_name, m.task_options, puzzle)}"
+                        for m in shipped)
+        raise CheckpointError(f"no trained '{task_name}' model under {runs_dir}/, and {why}; or pass "
                               f"--checkpoint RUN_DIR")
     raise CheckpointError(f"no trained '{task_name}' model under {runs_dir}/; train one with "
                           f"`recursia train --task {task_name}` or pass --checkpoint RUN_DIR")

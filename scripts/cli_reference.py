@@ -10,7 +10,7 @@ import subprocess
 import sys
 
 COMMANDS = [[], ["train"], ["eval"], ["solve"], ["data", "build"], ["config", "show"], ["plot"], ["plugins"],
-            ["convert", "official"], ["ablate"]]
+            ["convert", "official"], ["ablate"], ["models"], ["bench"]]
 
 
 def main() -> None:

@@ -61,6 +61,7 @@ class Spec:
     extra: tuple[str, ...] = field(default=())
 
     def train_args(self, out: str) -> list[str]:
+        """The ``recursia train`` arguments that make this model into the run directory ``out``."""
         args = ["train", "--task", self.task, "--preset", self.preset]
         args += ["--mixer", self.mixer] if self.mixer else []
         args += ["--set", f"train.seed={self.seed}"]
@@ -234,6 +235,7 @@ def make(spec: Spec, work: Path, shipped: Path, reuse: bool = False) -> dict:
 
 
 def main() -> None:
+    """Make the models asked for (all by default) and print where each went."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", action="append", choices=[m.name for m in MODELS], help="make only this model "
                                                                                           "(repeatable)")
@@ -248,6 +250,8 @@ def main() -> None:
     chosen = [m for m in MODELS if opts.only is None or m.name in opts.only]
     if opts.steps is not None:
         chosen = [replace(m, extra=(*m.extra, "--steps", str(opts.steps))) for m in chosen]
+    if opts.reuse and opts.work is None:
+        parser.error("--reuse re-packages the runs of --work DIR: give --work")
     work = opts.work or Path(tempfile.mkdtemp(prefix="recursia-make-models-"))
     try:
         for spec in chosen:  # one after the other: each uses every core

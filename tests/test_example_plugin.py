@@ -323,7 +323,7 @@ def test_build_dataset_errors(registry, tmp_path, change, message):
 
 # --- training through the library ----------------------------------------------------
 
-def test_a_few_training_steps_then_solve(use_registry, tmp_path):
+def test_a_few_training_steps_then_solve(use_registry, tmp_path, monkeypatch, capsys):
     from recursia.infer import solve
     from recursia.train.checkpoint import load_run
     from recursia.train.loop import train
@@ -349,3 +349,16 @@ def test_a_few_training_steps_then_solve(use_registry, tmp_path):
     sol = solve(run.model, run.task, inputs)
     assert sol.answer.shape == (16,) and 1 <= sol.steps <= 2 and isinstance(sol.valid, bool)
     assert len(run.task.decode(inputs, sol.answer)) == 4
+    # without the plugin, solving with the checkpoint names the package to install
+    monkeypatch.setenv(recursia.plugins.ENV_VAR, "")  # the built-ins only
+    monkeypatch.setattr(recursia.plugins, "_REGISTRY", recursia.plugins.load_plugins())
+    puzzle = tmp_path / "l4.json"
+    puzzle.write_text(json.dumps({"task": "latin", "puzzle": ["1...", "....", "..3.", "...."]}))
+    from recursia.cli.app import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["solve", str(puzzle), "--checkpoint", str(tmp_path / "run")])
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.strip().endswith(
+        "comes from the plugin 'latin' of the package recursia_latin_square 0.1.0, which is not installed: "
+        "pip install recursia_latin_square")

@@ -364,7 +364,12 @@ def test_cli_html_of_an_adapted_arc_task(tmp_path, capsys):
     assert frames_of(page) == [1, 2]  # N_sup 2 steps of the one test input's original version
     assert "test 1: the original version's answer per step" in page.text and "Voted attempts" in page.text
     assert "no checker" in page.text and re.search(r"attempt 1: \d of 2 votes", page.text)
-    assert "expected" in page.text and ("correct" in page.text or "wrong" in page.text)
+    attempts = text[text.index("Voted attempts"):]
+    captions = re.findall(r"<figcaption>([^<]*)</figcaption>", attempts)
+    assert captions[0] == "input" and captions[-1] == "expected"  # the file gives test 1's output
+    assert all(re.fullmatch(r"attempt [12]: \d of 2 votes, confidence \d\.\d\d \((correct|wrong)\)", c)
+               for c in captions[1:-1]) and len(captions) in (3, 4)
+    assert re.search(r"test 1: (attempt [12] correct|wrong)", page.text)  # the verdict line
 
 
 # --- in a browser -----------------------------------------------------------------------------

@@ -219,6 +219,32 @@ def test_plugins_check_reports_a_broken_task_and_mixer(capsys, monkeypatch):
     assert torch.is_tensor(Shrink()(torch.ones(2, 3, 4)))
 
 
+def test_plugins_check_skips_data_that_needs_a_missing_package(capsys, monkeypatch):
+    sudoku = P.load_plugins().tasks["sudoku"]
+
+    class NeedsPackage(sudoku):
+        name = "needs_package"
+
+        def build_dataset(self, request):
+            try:
+                import no_such_package_xyz  # noqa: F401
+            except ImportError:
+                raise api.DatasetError("needs no_such_package_xyz: pip install it") from None
+
+    class Plugin:
+        __name__ = "needs_plugin"
+
+        @api.hookimpl
+        def register_tasks(self, register):
+            register(NeedsPackage)
+
+    monkeypatch.setattr(P.md, "entry_points", lambda **kw: [])
+    monkeypatch.setattr(P, "_REGISTRY", P.load_plugins(extra=[("needs", Plugin())]))
+    code, out, _ = _run(capsys, "plugins", "--check", "needs")
+    assert code == 0
+    assert out.count("skipped - skipped: needs no_such_package_xyz: pip install it") == 4
+
+
 def test_plugins_unknown_name_is_one_line(capsys, monkeypatch):
     monkeypatch.setattr(P, "_REGISTRY", None)
     monkeypatch.setenv(P.ENV_VAR, "")
@@ -249,3 +275,8 @@ def test_a_checkpoint_whose_plugin_is_missing_names_the_package(good_registry, t
         load_run(tmp_path / "run")
     assert missing_plugin({}, cfg, P.load_plugins()) == \
         "the model's mixer 'fake_mixer' is not provided by any installed plugin"
+    broken = P.load_plugins()
+    broken.failures["good"] = "ImportError: no module named x"
+    assert missing_plugin(run.metadata, cfg, broken) == ("the model's mixer 'fake_mixer' comes from the plugin "
+                                                         "'good', which is installed but failed to load: "
+                                                         "ImportError: no module named x")

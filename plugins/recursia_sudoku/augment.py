@@ -45,6 +45,7 @@ class BandStackShuffle(CellPermutation):
                 "stacks": rng.permutation(self.size // bc).tolist()}
 
     def index(self, params: dict[str, Any]) -> np.ndarray:
+        """The flat source cell of every destination cell under ``params``."""
         br, bc = box_shape(self.size)
         bands = permutation(params["bands"], self.size // br, 0, f"{self.name} 'bands'")
         stacks = permutation(params["stacks"], self.size // bc, 0, f"{self.name} 'stacks'")
@@ -71,6 +72,7 @@ class RowColumnShuffle(CellPermutation):
                 "cols": [rng.permutation(bc).tolist() for _ in range(self.size // bc)]}
 
     def index(self, params: dict[str, Any]) -> np.ndarray:
+        """The flat source cell of every destination cell under ``params``."""
         br, bc = box_shape(self.size)
         row_src = self._within(params["rows"], br, "rows")
         col_src = self._within(params["cols"], bc, "cols")

@@ -73,6 +73,7 @@ def _run_row(run) -> dict:
         params = None
     best = best_evaluation(run.path)
     return {"name": run.path.name, "source": "run", "task": run.task, "preset": cfg.get("preset"),
-            "task_options": cfg.get("task_options"), "mixer": (cfg.get("model") or {}).get("mixer"),
+            "task_options": cfg.get("task_options"),
+            "mixer": cfg["model"].get("mixer") if isinstance(cfg.get("model"), dict) else None,
             "parameters": params, "best_exact_acc": best.get("test_exact_acc"), "best_step": best.get("step"),
             "path": str(run.path)}

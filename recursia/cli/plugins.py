@@ -47,7 +47,7 @@ def _check(name: str | None, as_json: bool) -> None:
 
     reg = get_registry()
     failed_loads = {n: e for n, e in reg.failures.items() if name in (None, n)}
-    results = check_plugins(reg, None if name in failed_loads else name)
+    results = [] if name in failed_loads else check_plugins(reg, name)
     if as_json:
         print(json.dumps({"checks": results_json(results), "failed": [{"name": n, "error": e}
                                                                        for n, e in failed_loads.items()]}, indent=1))

@@ -67,6 +67,8 @@ def solve_command(
     try:
         get_registry().task(task_name)
     except RecursiaError as e:
+        if checkpoint is not None:  # a checkpoint of the task names the plugin package to install
+            load_run(checkpoint, device)
         raise PuzzleError(f"{puzzle_file}: task: {e}") from None
     # --checkpoint, else your newest run of the task that fits the puzzle, else a shipped model
     # that fits it (recursia.models.find_model; `recursia models` lists them)

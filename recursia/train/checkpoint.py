@@ -70,6 +70,10 @@ def missing_plugin(meta: dict[str, str], cfg: RunConfig, registry: Registry) -> 
         except json.JSONDecodeError:
             record = {}
         package = record.get("package") if isinstance(record, dict) else None
+        failure = registry.failures.get(record.get("plugin", "")) if isinstance(record, dict) else None
+        if failure:
+            return (f"the model's {what} '{name}' comes from the plugin '{record['plugin']}', which is installed but "
+                    f"failed to load: {failure}")
         if package:
             return (f"the model's {what} '{name}' comes from the plugin '{record.get('plugin', '?')}' of the package "
                     f"{package} {record.get('version', '')}".rstrip() + f", which is not installed: pip install {package}")

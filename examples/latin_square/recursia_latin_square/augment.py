@@ -40,6 +40,7 @@ class RowPermutation(CellPermutation):
         return {"rows": rng.permutation(self.size).tolist()}
 
     def index(self, params: dict[str, Any]) -> np.ndarray:
+        """The flat source cell of every destination cell under ``params``."""
         rows = permutation(params["rows"], self.size, 0, f"{self.name} 'rows'")
         return (rows[:, None] * self.size + np.arange(self.size)[None, :]).ravel()
 
@@ -56,6 +57,7 @@ class ColumnPermutation(CellPermutation):
         return {"cols": rng.permutation(self.size).tolist()}
 
     def index(self, params: dict[str, Any]) -> np.ndarray:
+        """The flat source cell of every destination cell under ``params``."""
         cols = permutation(params["cols"], self.size, 0, f"{self.name} 'cols'")
         return (np.arange(self.size)[:, None] * self.size + cols[None, :]).ravel()
 
