@@ -74,12 +74,13 @@ def infer_side(obj: Any, sides: Sequence[int]) -> int | None:
 
 
 def parse_rows(obj: Any, n: int, alphabet: str, what: str, blanks: str = BLANK_CHARS,
-               cols: int | None = None) -> np.ndarray:
+               cols: int | None = None, hint: str | None = None) -> np.ndarray:
     """Symbols ``(n*cols,)`` int64 of a grid given as one string or a list of ``n`` row strings.
 
     The character ``alphabet[i]`` is symbol ``i + 1`` and every character of ``blanks``
     is 0 (a blank cell); ``cols`` defaults to ``n`` (a square). ``what`` names the
-    puzzle in messages ("a 6x6 Sudoku"). Raises :class:`recursia.errors.PuzzleError`
+    puzzle in messages ("a 6x6 Sudoku"); ``hint`` follows an unexpected character in
+    parentheses (default: the symbols, for a digit). Raises :class:`recursia.errors.PuzzleError`
     naming the first problem and where it is (rows and columns counted from 1).
     """
     cols = n if cols is None else cols
@@ -103,8 +104,9 @@ def parse_rows(obj: Any, n: int, alphabet: str, what: str, blanks: str = BLANK_C
     for i, ch in enumerate(text):
         if ch not in value:
             symbols = f"{alphabet[0]}-{alphabet[-1]}" if alphabet.isdigit() and len(alphabet) > 2 else " ".join(alphabet)
-            hint = f" ({what} uses {symbols} and {' or '.join(blanks)} for a blank)" if ch.isdigit() else ""
-            raise PuzzleError(f"row {i // cols + 1}: unexpected character {ch!r} at column {i % cols + 1}{hint}")
+            why = hint or (f"{what} uses {symbols} and {' or '.join(blanks)} for a blank" if ch.isdigit() else "")
+            raise PuzzleError(f"row {i // cols + 1}: unexpected character {ch!r} at column {i % cols + 1}"
+                              + (f" ({why})" if why else ""))
     return np.fromiter((value[ch] for ch in text), dtype=np.int64, count=len(text))
 
 

@@ -61,12 +61,20 @@ class DataBuildRequest:
 
     GENERATED_SIZE: ClassVar[int] = 1000
 
-    def generated_sizes(self) -> tuple[int, int]:
+    def generated_sizes(self, task: str | None = None) -> tuple[int, int]:
         """``(train_size, test_size)`` for a generated dataset: the defaults filled in.
 
-        Raises DatasetError for negative sizes, or for the options that only apply to
-        imports (``subsample``, ``test_source``, ``resplit``).
+        Raises DatasetError for a source other than ``generate`` (``task`` names the task
+        in the message: a task that only generates its data calls this first), negative
+        sizes or copies, or the options that only apply to imports (``subsample``,
+        ``test_source``, ``resplit``).
         """
+        if self.source != "generate":
+            raise DatasetError(f"unknown {task or 'generated'} data source {self.source!r}: only 'generate' "
+                               f"is supported")
+        for name in ("aug", "test_aug"):
+            if getattr(self, name) < 0:
+                raise DatasetError(f"{name} must be >= 0, got {getattr(self, name)}")
         for name in ("subsample", "test_source"):
             if getattr(self, name) is not None:
                 raise DatasetError(f"{name} applies to imported sources, not to {self.source!r}")

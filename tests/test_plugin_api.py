@@ -6,6 +6,7 @@ plugin package they need."""
 from __future__ import annotations
 
 import ast
+import importlib
 import inspect
 import json
 import subprocess
@@ -18,24 +19,14 @@ import pytest
 import recursia.api as api
 import recursia.plugins as P
 from recursia import hookspecs
-from recursia.cli.app import main
 from recursia.errors import CheckpointError
 from tests.fake_plugins import good_plugin
+from tests.test_end_to_end import run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 PLUGIN_DIRS = [ROOT / "plugins", ROOT / "examples"]
 HOOKS = sorted(name for name, f in vars(hookspecs).items()
                if callable(f) and hasattr(f, "recursia_spec"))
-
-
-def _run(capsys, *args: str) -> tuple[int, str, str]:
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as e:
-        code = e.code if isinstance(e.code, int) else 1
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def _plugin_sources() -> list[Path]:
@@ -143,7 +134,7 @@ def test_hook_register_augmentations(good_registry):
 
 
 def test_hook_register_commands(good_registry, capsys):
-    code, out, _ = _run(capsys, "fake-cmd", "--shout")
+    code, out, _ = run_cli(capsys, "fake-cmd", "--shout")
     assert code == 0 and out == "FAKE PLUGIN SAYS HI\n"
 
 
@@ -152,7 +143,7 @@ def test_hook_register_commands(good_registry, capsys):
 def test_plugins_check_passes_for_the_builtins(capsys, monkeypatch):
     monkeypatch.setattr(P, "_REGISTRY", None)
     monkeypatch.setenv(P.ENV_VAR, "")
-    code, out, err = _run(capsys, "plugins", "--check", "--json")
+    code, out, err = run_cli(capsys, "plugins", "--check", "--json")
     assert code == 0, err
     checks = json.loads(out)["checks"]
     by = {(c["name"], c["check"]): c for c in checks}
@@ -209,7 +200,7 @@ def test_plugins_check_reports_a_broken_task_and_mixer(capsys, monkeypatch):
 
     monkeypatch.setattr(P.md, "entry_points", lambda **kw: [])
     monkeypatch.setattr(P, "_REGISTRY", P.load_plugins(extra=[("broken", BrokenPlugin())]))
-    code, out, _ = _run(capsys, "plugins", "--check", "broken")
+    code, out, _ = run_cli(capsys, "plugins", "--check", "broken")
     assert code == 1
     assert "task broken: data ok" in out
     assert "task broken: checker FAILED - RecursiaError: check() refuses the label of 8 of 8 test puzzles" in out
@@ -227,7 +218,7 @@ def test_plugins_check_skips_data_that_needs_a_missing_package(capsys, monkeypat
 
         def build_dataset(self, request):
             try:
-                import no_such_package_xyz  # noqa: F401
+                importlib.import_module("no_such_package_xyz")
             except ImportError:
                 raise api.DatasetError("needs no_such_package_xyz: pip install it") from None
 
@@ -240,7 +231,7 @@ def test_plugins_check_skips_data_that_needs_a_missing_package(capsys, monkeypat
 
     monkeypatch.setattr(P.md, "entry_points", lambda **kw: [])
     monkeypatch.setattr(P, "_REGISTRY", P.load_plugins(extra=[("needs", Plugin())]))
-    code, out, _ = _run(capsys, "plugins", "--check", "needs")
+    code, out, _ = run_cli(capsys, "plugins", "--check", "needs")
     assert code == 0
     assert out.count("skipped - skipped: needs no_such_package_xyz: pip install it") == 4
 
@@ -248,7 +239,7 @@ def test_plugins_check_skips_data_that_needs_a_missing_package(capsys, monkeypat
 def test_plugins_unknown_name_is_one_line(capsys, monkeypatch):
     monkeypatch.setattr(P, "_REGISTRY", None)
     monkeypatch.setenv(P.ENV_VAR, "")
-    code, _, err = _run(capsys, "plugins", "nope", "--check")
+    code, _, err = run_cli(capsys, "plugins", "nope", "--check")
     assert code == 2 and err.startswith("error: no plugin named 'nope'; installed: ")
 
 

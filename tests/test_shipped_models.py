@@ -10,24 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from recursia.cli.app import main
 from recursia.models import INFO_FIELDS, find_model, shipped_models, shipped_root
 from recursia.train.run_files import read_metadata
+from tests.test_end_to_end import run_cli
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "puzzles"
 EXPECTED = {"sudoku-small", "maze-small"}
 SUDOKU6 = [".2....", "6.4...", ".5.6..", "3.....", "..324.", "..5.3."]
-
-
-def run_cli(capsys, *args: str) -> tuple[int, str, str]:
-    """Run ``recursia ARGS`` in-process; returns (exit code, stdout, stderr)."""
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as e:
-        code = e.code if isinstance(e.code, int) else 1
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def shipped(name: str):

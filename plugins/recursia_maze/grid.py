@@ -15,11 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from recursia.api import PuzzleError
+from recursia.api import PuzzleError, parse_rows
 
 PAD, WALL, OPEN, START, GOAL, PATH = range(6)
 VOCAB_SIZE = 6
-PUZZLE_CHARS = {"#": WALL, " ": OPEN, "S": START, "G": GOAL}
 _TOKEN_CHARS = np.array(list("?# SGo"))  # index = token; PAD (and any unknown token) shows as "?"
 
 
@@ -32,40 +31,14 @@ def parse_maze(obj: Any, n: int | None = None) -> np.ndarray:
     not a list of strings, a wrong row count or length, an unknown character, not
     exactly one ``S`` and one ``G``, or no path from ``S`` to ``G``.
     """
-    rows = _rows(obj, n)
-    tokens = _tokens_of(rows)
+    if not isinstance(obj, (list, tuple)) or not obj:
+        kind = "an empty list" if isinstance(obj, (list, tuple)) else f"a {type(obj).__name__}"
+        raise PuzzleError(f"expected a list of row strings over '# SG', got {kind}")
+    n = len(obj) if n is None else n
+    tokens = parse_rows(obj, n, "# SG", "a maze", blanks="",
+                        hint="a maze uses '#' wall, ' ' open, 'S' start, 'G' goal")
     validate_maze(tokens)
     return tokens
-
-
-def _rows(obj: Any, n: int | None) -> list[str]:
-    """``obj`` as a list of ``n`` strings of ``n`` characters, else PuzzleError."""
-    if not isinstance(obj, (list, tuple)) or not obj:
-        raise PuzzleError(f"expected a list of row strings over '# SG', got {_kind(obj)}")
-    n = len(obj) if n is None else n
-    if len(obj) != n:
-        raise PuzzleError(f"expected {n} rows, got {len(obj)}")
-    for r, row in enumerate(obj, start=1):
-        if not isinstance(row, str):
-            raise PuzzleError(f"row {r} is a {type(row).__name__}, expected a string of {n} characters")
-        if len(row) != n:
-            raise PuzzleError(f"row {r} has {len(row)} characters, expected {n}")
-    return list(obj)
-
-
-def _kind(obj: Any) -> str:
-    """A short description of a value that is not a maze."""
-    return "an empty list" if isinstance(obj, (list, tuple)) else f"a {type(obj).__name__}"
-
-
-def _tokens_of(rows: list[str]) -> np.ndarray:
-    """Tokens of equal-length rows; PuzzleError at the first character that is no cell."""
-    for r, row in enumerate(rows, start=1):
-        for c, ch in enumerate(row, start=1):
-            if ch not in PUZZLE_CHARS:
-                raise PuzzleError(f"row {r}: unexpected character {ch!r} at column {c} "
-                                  f"(a maze uses '#' wall, ' ' open, 'S' start, 'G' goal)")
-    return np.array([PUZZLE_CHARS[ch] for row in rows for ch in row], dtype=np.int64)
 
 
 def validate_maze(tokens: np.ndarray) -> None:

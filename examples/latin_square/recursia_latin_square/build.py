@@ -99,11 +99,7 @@ def build_latin_dataset(task, request: DataBuildRequest) -> dict:
     a source other than ``generate``, negative sizes or too few distinct puzzles.
     """
     n = task.options.size
-    if request.source != "generate":
-        raise DatasetError(f"unknown Latin-square data source {request.source!r}: only 'generate' is supported")
-    if request.aug < 0:
-        raise DatasetError(f"aug must be >= 0, got {request.aug}")
-    train_size, test_size = request.generated_sizes()  # also refuses the import-only options
+    train_size, test_size = request.generated_sizes("Latin-square")  # only 'generate'; no negative counts
     started = time.perf_counter()
     puzzles, squares = generate_unique(train_size + test_size, n, request.seed)
     train, test = split(puzzles, squares, request)

@@ -75,11 +75,7 @@ def build_nonogram_dataset(task, request: DataBuildRequest) -> dict:
     a source other than ``generate``, negative sizes or too few distinct puzzles.
     """
     n = task.options.size
-    if request.source != "generate":
-        raise DatasetError(f"unknown nonogram data source {request.source!r}: only 'generate' is supported")
-    if request.aug < 0 or request.test_aug < 0:
-        raise DatasetError(f"aug and test_aug must be >= 0, got {request.aug} and {request.test_aug}")
-    train_size, test_size = request.generated_sizes()  # also refuses the import-only options
+    train_size, test_size = request.generated_sizes("nonogram")  # only 'generate'; no negative counts
     started = time.perf_counter()
     inputs, labels, drawn = generate(train_size + test_size, n, request.seed)
     inputs, labels = dedupe_rows(inputs, labels)  # a no-op: distinct grids have distinct clues when unique

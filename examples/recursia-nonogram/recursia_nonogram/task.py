@@ -39,8 +39,8 @@ class NonogramTask(SquareGridTask):
     name: ClassVar[str] = "nonogram"
     Options: ClassVar[type[TaskOptions]] = NonogramOptions
     description: ClassVar[str] = "Nonogram (4x4 to 10x10): fill the cells so every row and column shows its clue"
-    default_mixer: ClassVar[str] = "mlp"
     noun: ClassVar[tuple[str, str]] = ("nonogram", "nonograms")
+    default_mixer: ClassVar[str] = "mlp"  # a cell depends on the clues of its whole row and column
 
     @property
     def vocab_size(self) -> int:
