@@ -8,8 +8,8 @@ warm-up 2000, EMA 0.999; 1000 train mazes with the 8 dihedral augmentations stor
 ``small``: 9x9 mazes whose shortest path (10+ moves: Maze-Hard's 109 scaled by the
 area) is unique, so the label is the only right answer; a narrow and shallow
 attention model with RoPE theta 100 (with the official 10000 the same model stayed at
-the copy-the-input plateau) and softmax cross-entropy; 2000 steps, ~14.5 minutes on 2
-CPU cores to ~23 % valid shortest paths (figures, and the runs that chose these
+the copy-the-input plateau) and softmax cross-entropy; 3500 steps, ~13 minutes on 2
+CPU cores to ~38 % valid shortest paths (figures, and the runs that chose these
 settings, in docs/benchmarks.md).
 
 ``hrm`` and ``hrm-small``: HRM on the same data (:mod:`recursia.hrm`); HRM's README trains
@@ -38,7 +38,7 @@ def presets(task) -> dict[str, dict]:
         "small": small_cpu_preset(
             {"size": 9, "min_path": 10, "unique_path": True}, {"train_size": 10000, "test_size": 1000, "aug": 1},
             model={"mixer": "attention", "rope_theta": 100.0},
-            train={"steps": 2000, "batch_size": 64, "loss": "softmax", "eval_every": 250, "dtype": "auto"}),
+            train={"steps": 3500, "batch_size": 64, "loss": "softmax", "eval_every": 500, "dtype": "auto"}),
     }
     hrm_train = readme_training(epochs=20000, eval_interval=2000, examples_per_epoch=1000, lr=1e-4,
                                 puzzle_emb_lr=1e-4, weight_decay=1.0)
