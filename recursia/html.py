@@ -13,9 +13,7 @@ Tasks draw their puzzles and answers with :meth:`recursia.task.Task.render_html`
 from __future__ import annotations
 
 import math
-import os
 import re
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
@@ -25,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from recursia.errors import ConfigError
+from recursia.train.run_files import atomic_write_text
 
 if TYPE_CHECKING:
     from recursia.infer import Solution
@@ -380,21 +379,10 @@ def halt_chart(confidence: Sequence[float], halt_step: int, halted: bool = True,
 
 
 def write_html(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder, renamed over
-    it, so a reader never sees half a page. ConfigError (one line) when it cannot."""
-    path = Path(path)
-    umask = os.umask(0)
-    os.umask(umask)
+    """Write ``text`` to ``path`` atomically (:func:`recursia.train.run_files.atomic_write_text`),
+    so a reader never sees half a page. ConfigError (one line) when it cannot."""
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(text)
-            os.chmod(tmp, 0o666 & ~umask)  # as an ordinary new file (mkstemp makes it private)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        atomic_write_text(Path(path), text)
     except OSError as e:
         raise ConfigError(f"--html {path}: cannot write: {e.strerror or e}") from None
 

@@ -26,6 +26,7 @@ from typing import Any
 from recursia.build import make_task
 from recursia.errors import CheckpointError, RecursiaError
 from recursia.jsonfile import read_json_object
+from recursia.train.metrics_log import read_metrics
 from recursia.train.run_files import CONFIG_FILE, METRICS_FILE, MODEL_FILE
 
 SHIPPED_DIR = "shipped"  # inside the recursia package
@@ -139,14 +140,10 @@ def best_evaluation(run_dir: Path) -> dict:
     ``{"step", "test_exact_acc", "test_cell_acc"}``, or {} when there is none."""
     best: dict = {}
     try:
-        lines = (run_dir / METRICS_FILE).read_text().splitlines()
+        records = read_metrics(run_dir / METRICS_FILE)
     except OSError:
         return best
-    for line in lines:
-        try:
-            rec = json.loads(line)
-        except ValueError:
-            continue
+    for rec in records:
         acc = rec.get("test_exact_acc") if isinstance(rec, dict) else None
         if isinstance(acc, (int, float)) and not isinstance(acc, bool) and acc == acc:
             if not best or acc > best["test_exact_acc"]:

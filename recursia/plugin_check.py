@@ -29,7 +29,7 @@ import numpy as np
 
 from recursia.build import make_task
 from recursia.config import ModelConfig
-from recursia.data.dataset import IGNORE_LABEL, check_tokens, read_split
+from recursia.data.dataset import check_tokens, group_originals, read_split
 from recursia.errors import RecursiaError
 from recursia.plugins import PluginInfo, Registry
 from recursia.task import DataBuildRequest, Task
@@ -199,7 +199,7 @@ def task_checks(task_cls: type[Task], registry: Registry) -> list[tuple[str, Cal
 
 def _originals(split) -> list[int]:
     """The first example row of every original puzzle (the first puzzle of each group)."""
-    return [int(split.puzzle_indices[split.group_indices[g]]) for g in range(split.num_groups)]
+    return [int(r) for r in group_originals(split)[0]]
 
 
 def _inputs(split, row: int) -> np.ndarray:
@@ -209,8 +209,7 @@ def _inputs(split, row: int) -> np.ndarray:
 
 def _labels(split, row: int) -> np.ndarray:
     """Label tokens ``(seq_len,)`` int64 of one row, as on disk (0 where a cell is ignored)."""
-    labels = np.asarray(split.labels[row]).astype(np.int64)
-    return np.where(labels == IGNORE_LABEL, 0, labels)
+    return np.asarray(split.labels[row]).astype(np.int64)
 
 
 def mixer_check(factory: Callable) -> str:

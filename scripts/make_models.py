@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import math
 import os
 import platform
 import shlex
@@ -42,6 +43,8 @@ import tempfile
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+
+from recursia.bench.report import cpu_model
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ROOT / "recursia" / "shipped"
@@ -85,17 +88,6 @@ def run_recursia(args: list[str], capture: bool = False) -> str:
     return done.stdout or ""
 
 
-def cpu_model() -> str:
-    """The CPU's model name (Linux), else what platform says."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def dataset_record(folder: Path) -> dict:
     """The build settings of the dataset ``recursia eval FOLDER`` uses (from the
     cache's ``build.json``): enough to rebuild the test split with ``recursia data build``."""
@@ -122,17 +114,10 @@ def weights_record(model_file: Path) -> dict:
         shapes = {k: list(f.get_slice(k).get_shape()) for k in f.keys()}
     puzzle = {k: v for k, v in shapes.items() if "puzzle" in k}
     return {"parameters": int(meta["parameters"]), "tensors": len(shapes),
-            "stored_values": sum(int(_prod(s)) for s in shapes.values()),
+            "stored_values": sum(math.prod(s) for s in shapes.values()),
             "puzzle_embedding": {"rows": int(meta.get("num_puzzle_ids", 0)), "shapes": puzzle},
             "metadata": {k: meta[k] for k in ("recursia_version", "task_plugin", "mixer_plugin", "plugins")
                          if k in meta}}
-
-
-def _prod(shape: list[int]) -> int:
-    out = 1
-    for n in shape:
-        out *= n
-    return out
 
 
 def scalars(metrics: dict) -> dict:

@@ -23,10 +23,15 @@ TEMP_SUFFIX = ".tmp"  # what atomic writes append to the final name while writin
 
 
 def atomic_write_text(path: Path, text: str) -> None:
-    """Write a text file atomically."""
+    """Write a UTF-8 text file atomically: to a temporary name beside it, renamed over it
+    (the temporary file is removed again when the write fails)."""
     tmp = path.with_name(path.name + TEMP_SUFFIX)
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def remove_stale_temp_files(run_dir: Path) -> list[Path]:
