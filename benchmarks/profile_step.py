@@ -2,7 +2,8 @@
 preset in one mode (after warm-up), the matrix products' share of the total, and the
 time those products would take at the measured matmul peak.
 
-    python benchmarks/profile_step.py [--task sudoku] [--preset paper] [--batch-size 32] [--mode bf16] [--steps 2]
+    python benchmarks/profile_step.py [--task sudoku] [--preset paper] [--mixer mlp] [--batch-size 32] [--mode bf16]
+        [--steps 2]
 """
 
 from __future__ import annotations
@@ -24,12 +25,13 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--task", default="sudoku")
     ap.add_argument("--preset", default="paper")
+    ap.add_argument("--mixer", default="mlp")
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--mode", default="bf16")
     ap.add_argument("--steps", type=int, default=2)
     ap.add_argument("--rows", type=int, default=20)
     args = ap.parse_args()
-    spec, mode = Spec(args.task, args.preset, "mlp", args.batch_size), Mode.parse(args.mode)
+    spec, mode = Spec(args.task, args.preset, args.mixer, args.batch_size), Mode.parse(args.mode)
     cfg = spec.config(mode)
     tr = trainer(cfg)
     with training_settings(cfg, "cpu"):

@@ -59,10 +59,15 @@ class Trace:
         return self.preds.gather(0, idx)[0]
 
 
-@torch.inference_mode()
+# Inference runs under no_grad, not inference_mode: under inference_mode bf16 autocast
+# casts every weight again at every product instead of once per autocast region (its
+# weight cache is not used), which made one paper-size Sudoku 1.35 s instead of 1.06 s
+# (16 steps, bf16; docs/benchmarks.md). The numbers are the same either way.
+@torch.no_grad()
 def run_steps(model: RecursiveModel, inputs: torch.Tensor, puzzle_ids: torch.Tensor,
-              max_steps: int | None = None) -> Trace:
-    """Run ``max_steps`` (default N_sup) supervision steps on inputs (B, L) without halting."""
+              max_steps: int | None = None, *, until_halt: bool = False) -> Trace:
+    """Run ``max_steps`` (default N_sup) supervision steps on inputs (B, L) without
+    halting, or (``until_halt``) only until every row has wanted to halt once."""
     n = max_steps or model.cfg.halt_max_steps
     carry = model.initial_carry(inputs.shape[0], inputs.device)
     carry = model.refill(carry, inputs, None, puzzle_ids)
@@ -72,6 +77,8 @@ def run_steps(model: RecursiveModel, inputs: torch.Tensor, puzzle_ids: torch.Ten
         preds.append(out.logits.argmax(-1))
         qs.append(out.q_halt.float())
         wants.append(model.wants_halt(out))
+        if until_halt and bool(torch.stack(wants).any(0).all()):
+            break
     return Trace(torch.stack(preds), torch.stack(qs), torch.stack(wants))
 
 
@@ -109,7 +116,7 @@ def _score(preds: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, tor
     return right / total.clamp_min(1), right == total
 
 
-@torch.inference_mode()
+@torch.no_grad()  # see run_steps
 def evaluate(model: RecursiveModel, task: Task, split: Split, limit: int | None = None,
              batch_size: int = 256, device: str | torch.device = "cpu", *, world: World = SINGLE,
              progress: Callable[[int], None] | None = None, halting: Halting = "full") -> EvalResult:
@@ -255,10 +262,11 @@ class Solution:
 
 
 def solve(model: RecursiveModel, task: Task, inputs: np.ndarray, puzzle_id: int = 0,
-          device: str | torch.device = "cpu") -> Solution:
-    """Run up to N_sup steps on one puzzle and stop at the learned halt."""
+          device: str | torch.device = "cpu", *, all_steps: bool = True) -> Solution:
+    """The answer to one puzzle at its learned halt (else at N_sup). ``all_steps`` runs
+    all N_sup steps for the trace; otherwise the run (and the trace) ends at the halt."""
     x = torch.from_numpy(inputs.astype(np.int64))[None].to(device)
-    trace = run_steps(model, x, torch.tensor([puzzle_id], device=device))
+    trace = run_steps(model, x, torch.tensor([puzzle_id], device=device), until_halt=not all_steps)
     step = int(trace.halt_step()[0])
     answer = trace.preds[step - 1, 0].cpu().numpy()
     conf = torch.sigmoid(trace.q_halt[:, 0]).cpu().numpy()

@@ -155,3 +155,20 @@ def test_eval_reproduces_the_recorded_subset_accuracy(name, capsys, tmp_path, mo
     for key in ("exact_acc", "exact_acc_halt"):
         assert abs(res[key] - subset[key]) <= one + 1e-9, (key, res[key], subset[key])
     assert abs(res["cell_acc"] - subset["cell_acc"]) <= one + 1e-9
+
+
+def test_solve_in_bf16_and_the_trace_past_the_halt(capsys, tmp_path, monkeypatch):
+    """``--dtype`` overrides the model's float32 (bf16 gives the same answer here); the
+    plain answer stops at the learned halt, ``--show-steps`` runs all 8 steps for the trace."""
+    monkeypatch.chdir(tmp_path)
+    answers = []
+    for extra in ([], ["--dtype", "bfloat16"], ["--show-steps"]):
+        code, out, err = run_cli(capsys, "solve", str(EXAMPLES / "sudoku6.json"), "--device", "cpu", "--json", *extra)
+        assert code == 0, err
+        answers.append(json.loads(out))
+    plain, bf16, steps = answers
+    assert plain["valid"] and plain["halted"] and plain["steps"] == 2
+    assert {k: bf16[k] for k in ("answer", "steps", "halted")} == {k: plain[k] for k in ("answer", "steps", "halted")}
+    assert len(steps["trace"]) == 8 and steps["answer"] == plain["answer"] and steps["steps"] == 2
+    code, _, err = run_cli(capsys, "solve", str(EXAMPLES / "sudoku6.json"), "--dtype", "fp16")
+    assert code == 2 and "'fp16' is not one of" in err and len(err.strip().splitlines()) == 1

@@ -2,6 +2,12 @@
 
 Rotary embeddings (theta from the config) cover every position, the puzzle prefix
 included, in the half-split layout; no mask, not even for PAD positions (official).
+
+On the CPU, bf16 queries, keys and values (bf16 autocast) meet in float32: torch's CPU
+flash-attention backward takes 10x longer in bf16 than in float32 (31 against 3.1 ms per
+call at the maze ``small`` shapes, ``benchmarks/profile_step.py --task maze --preset
+small --mixer attention --batch-size 64 --mode bf16``), which made bf16 training slower
+than float32. The projections around it stay bf16; on CUDA nothing changes.
 """
 
 from __future__ import annotations
@@ -53,5 +59,9 @@ class Attention(nn.Module):
         if self.rope:
             q, k = apply_rotary(q, self.cos, self.sin), apply_rotary(k, self.cos, self.sin)
         q, k, v = (t.transpose(1, 2) for t in (q, k, v))  # (B, H, S, hd)
-        out = F.scaled_dot_product_attention(q, k, v)  # (B, H, S, hd)
+        if q.device.type == "cpu" and q.dtype == torch.bfloat16:
+            with torch.autocast("cpu", enabled=False):  # autocast would cast them back to bf16
+                out = F.scaled_dot_product_attention(q.float(), k.float(), v.float()).to(q.dtype)  # (B, H, S, hd)
+        else:
+            out = F.scaled_dot_product_attention(q, k, v)  # (B, H, S, hd)
         return self.o_proj(out.transpose(1, 2).reshape(b, s, d))

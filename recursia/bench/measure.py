@@ -204,27 +204,31 @@ def _wall(argv: list[str]) -> float:
     return elapsed
 
 
-def solve_time(spec: Spec, puzzle: Path, rounds: int = 5, log: Callable[[str], None] = PROGRESS) -> list[dict]:
-    """Wall time of ``recursia solve PUZZLE`` (a fresh process, import time included) with a
-    freshly initialised model of ``spec``, against a bare ``python -c "import torch"``,
-    rounds alternated."""
+def solve_time(spec: Spec, puzzle: Path, modes: list[Mode] = (Mode(),), rounds: int = 5,
+               log: Callable[[str], None] = PROGRESS) -> list[dict]:
+    """Wall time of ``recursia solve PUZZLE --dtype D`` for each mode's dtype (a fresh
+    process, import time included) with a freshly initialised model of ``spec``, against
+    a bare ``python -c "import torch"``, rounds alternated."""
     cfg = spec.config()
     task = make_task(cfg.task, cfg.task_options)
     with tempfile.TemporaryDirectory(prefix="recursia-bench-solve-") as tmp:
         save_model(Path(tmp), cfg, make_model(cfg, task, 1))
-        solve = [sys.executable, "-m", "recursia", "solve", str(puzzle), "--checkpoint", tmp, "--device", "cpu"]
-        bare = [sys.executable, "-c", "import torch"]
-        _wall(solve)  # warm the file cache
-        runs: dict[str, list[float]] = {"solve": [], "import torch": []}
+        commands = {m.dtype: [sys.executable, "-m", "recursia", "solve", str(puzzle), "--checkpoint", tmp,
+                              "--device", "cpu", "--dtype", DTYPES[m.dtype]] for m in modes}
+        commands["import torch"] = [sys.executable, "-c", "import torch"]
+        for argv in commands.values():
+            _wall(argv)  # warm the file cache
+        runs: dict[str, list[float]] = {name: [] for name in commands}
         for r in range(rounds):
-            runs["solve"].append(_wall(solve))
-            runs["import torch"].append(_wall(bare))
-            log(f"bench infer: solve round {r + 1}/{rounds}: solve {runs['solve'][-1]:.2f} s, "
-                f"import torch {runs['import torch'][-1]:.2f} s")
-    s, t = statistics.median(runs["solve"]), statistics.median(runs["import torch"])
-    return [record("solve", f"recursia solve {puzzle.name}, {spec.describe()} model", mode="fp32", dtype="fp32",
-                   compile=False, batch=1, seconds=s, import_torch_seconds=t, over_import_torch_seconds=s - t,
-                   runs=[round(v, 2) for v in runs["solve"]])]
+            for name, argv in commands.items():
+                runs[name].append(_wall(argv))
+            log(f"bench infer: solve round {r + 1}/{rounds}: " +
+                ", ".join(f"{name} {v[-1]:.2f} s" for name, v in runs.items()))
+    bare = statistics.median(runs.pop("import torch"))
+    return [record("solve", f"recursia solve {puzzle.name} --dtype D, {spec.describe()} model", mode=dtype,
+                   dtype=dtype, compile=False, batch=1, seconds=statistics.median(v), import_torch_seconds=bare,
+                   over_import_torch_seconds=statistics.median(v) - bare, runs=[round(t, 2) for t in v])
+            for dtype, v in runs.items()]
 
 
 def startup_time(rounds: int = 5, log: Callable[[str], None] = PROGRESS) -> list[dict]:

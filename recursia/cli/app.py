@@ -15,6 +15,7 @@ import typer
 
 from recursia.distributed import world_from_env
 from recursia.errors import RecursiaError, Terminated
+from recursia.memory import reuse_freed_memory
 from recursia.plugins import get_registry
 
 
@@ -106,6 +107,7 @@ def _main(argv: list[str] | None) -> None:
     if debug:
         argv.remove("--debug")
     try:
+        reuse_freed_memory()  # before the first large tensor: freed blocks are kept for reuse
         registry = get_registry()
         for name, err in registry.failures.items():
             print(f"warning: plugin '{name}' failed to load: {one_line(err)}", file=sys.stderr)

@@ -109,7 +109,7 @@ def _infer(spec, modes: str, limit: int, eval_batch: int, checkpoint: Path | Non
         return results
     if not puzzle.is_file():
         raise ConfigError(f"--puzzle {puzzle}: file not found")
-    return results + solve_time(spec, puzzle, max(rounds, 3))
+    return results + solve_time(spec, puzzle, _modes(modes), max(rounds, 3))
 
 
 def example_puzzle(spec) -> Path | None:

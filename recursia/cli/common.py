@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import Enum
 from pathlib import Path
 from typing import Callable
 
@@ -9,6 +10,24 @@ from recursia.build import make_task
 from recursia.config import RunConfig
 from recursia.data.cache import default_dataset
 from recursia.errors import ConfigError
+
+
+class Precision(str, Enum):
+    """``--dtype`` of the commands that run a trained model: the values of ``train.dtype``."""
+
+    auto = "auto"
+    fastest = "fastest"
+    float32 = "float32"
+    bfloat16 = "bfloat16"
+
+
+DTYPE_HELP = ("precision of the model's products (default: the run's train.dtype): auto = bfloat16 autocast on "
+              "CUDA, float32 on CPU; fastest = bfloat16 also on a CPU with bf16 hardware (AMX, AVX512-BF16)")
+
+
+def pick_dtype(dtype: Precision | None, trained: str) -> str:
+    """The ``train.dtype`` value to run a model in: ``--dtype`` if given, else the one it was trained with."""
+    return trained if dtype is None else dtype.value
 
 
 def pick_device(device: str | None) -> str:

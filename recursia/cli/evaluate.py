@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from recursia.cli.common import check_out_file, dataset_folder, pick_device
+from recursia.cli.common import DTYPE_HELP, Precision, check_out_file, dataset_folder, pick_device, pick_dtype
 from recursia.data.dataset import Split, find_split, read_augmentation_record, read_task_split
 from recursia.distributed import World, process_group, rank_device
 from recursia.errors import CheckpointError, ConfigError, DatasetError, is_out_of_memory
@@ -50,6 +50,7 @@ def eval_command(
     as_json: bool = typer.Option(False, "--json", help="print JSON"),
     progress: bool = typer.Option(True, help="show a progress bar (on stderr)"),
     device: str = typer.Option(None, help="cpu or cuda"),
+    dtype: Precision = typer.Option(None, help=DTYPE_HELP),
 ) -> None:
     """Cell and exact accuracy at every supervision step 1..N_sup and with learned
     halting; with voting, pass@1/2/5/10 over the augmented copies of every test
@@ -88,10 +89,10 @@ def eval_command(
                 check_identifiers(loaded, split, test_dir)
             show = progress and world.main
             if voting:
-                return _vote(run, others, split, test_dir, submission, as_json, device, batch_size, world, show)
+                return _vote(run, others, split, test_dir, submission, as_json, device, dtype, batch_size, world, show)
             total = split.num_examples if limit is None else min(limit, split.num_examples)
             with progress_bar(show, len(world.share(total)), "eval") as advance, \
-                    forward_autocast(run.cfg.train.dtype, device):
+                    forward_autocast(pick_dtype(dtype, run.cfg.train.dtype), device):
                 res = evaluate(run.model, run.task, split, limit, batch_size, device, world=world, progress=advance,
                                halting=halting.value)
             if world.main:
@@ -157,9 +158,10 @@ def check_identifiers(run: LoadedRun, split: Split, test_dir: Path) -> None:
 
 
 def _vote(run: LoadedRun, others: list[LoadedRun], split: Split, test_dir: Path, submission: Path | None,
-          as_json: bool, device: str, batch_size: int, world: World, show: bool) -> None:
-    """Predict with every run (each process its share, gathered), then on rank 0 vote,
-    print pass@k and write the submission when asked."""
+          as_json: bool, device: str, dtype: Precision | None, batch_size: int, world: World, show: bool) -> None:
+    """Predict with every run (each in ``dtype``, else its own train.dtype; each process
+    its share, gathered), then on rank 0 vote, print pass@k and write the submission
+    when asked."""
     from recursia.infer import forward_autocast
     from recursia.vote import PASS_AT, predict_split, vote, write_submission
 
@@ -170,7 +172,7 @@ def _vote(run: LoadedRun, others: list[LoadedRun], split: Split, test_dir: Path,
     with progress_bar(show, share * len(loaded), "predict") as advance:
         for i, model_run in enumerate(loaded):
             step = None if advance is None else (lambda done, before=i * share: advance(before + done))
-            with forward_autocast(model_run.cfg.train.dtype, device):
+            with forward_autocast(pick_dtype(dtype, model_run.cfg.train.dtype), device):
                 runs.append(predict_split(model_run.model, split, batch_size, device, world=world, progress=step))
     if not world.main:
         return

@@ -11,7 +11,7 @@ import numpy as np
 import typer
 
 from recursia.build import make_task
-from recursia.cli.common import check_out_file, pick_device
+from recursia.cli.common import DTYPE_HELP, Precision, check_out_file, pick_device, pick_dtype
 from recursia.errors import CheckpointError, ConfigError, PuzzleError, RecursiaError
 from recursia.models import ModelChoice, find_model
 from recursia.plugins import get_registry
@@ -37,6 +37,7 @@ def solve_command(
     html: Path = typer.Option(None, "--html", help="also write a self-contained HTML page of every supervision "
                                                    "step, the halting confidence and the verdict to this file"),
     device: str = typer.Option(None, help="cpu or cuda"),
+    dtype: Precision = typer.Option(None, help=DTYPE_HELP),
     adapt_mode: str = typer.Option("rows", "--adapt", help="for puzzles with demonstration pairs (ARC): train "
                                                            "new puzzle-embedding rows only (rows) or the "
                                                            "network too (full)"),
@@ -53,7 +54,7 @@ def solve_command(
     (--adapt full also fine-tunes the network), then every version's test inputs are
     predicted, mapped back and voted, and the top two attempts are shown.
     """
-    from recursia.infer import read_puzzle_file, solve
+    from recursia.infer import forward_autocast, read_puzzle_file, solve
     from recursia.train.checkpoint import load_run
 
     if adapt_mode not in ("rows", "full"):
@@ -94,11 +95,13 @@ def solve_command(
         raise PuzzleError(f"{puzzle_file}: puzzle: {e}") from None
     if not as_json:  # which model answers, once the input is known to be good (on stderr: stdout is the answer)
         print(f"model: {choice.describe()}", file=sys.stderr)
+    precision = pick_dtype(dtype, run.cfg.train.dtype)
     if demos is not None:
         steps = 0 if no_adapt else adapt_steps
-        return _adapt_and_vote(run, demos, steps, adapt_mode == "full", seed, device, as_json, png, puzzle_file,
-                               show_steps, html, choice)
-    sol = solve(run.model, run.task, inputs, device=device)
+        return _adapt_and_vote(run, demos, steps, adapt_mode == "full", seed, device, precision, as_json, png,
+                               puzzle_file, show_steps, html, choice)
+    with forward_autocast(precision, device):  # the trace's later steps only when they are shown
+        sol = solve(run.model, run.task, inputs, device=device, all_steps=show_steps or html is not None)
     if png is not None:
         run.task.render_png(inputs, sol.answer, png)
     if html is not None:
@@ -135,15 +138,16 @@ def print_trace(task: Task, inputs: np.ndarray, sol: Solution, prefix: str = "")
 
 
 def _adapt_and_vote(run: LoadedRun, demos: AdaptationSet, steps: int, full: bool, seed: int, device: str,
-                    as_json: bool, png: Path | None, puzzle_file: Path, show_steps: bool,
+                    precision: str, as_json: bool, png: Path | None, puzzle_file: Path, show_steps: bool,
                     html: Path | None, choice: ModelChoice) -> None:
     """Adapt to the puzzle's demonstrations (unless ``steps`` is 0), predict every
     version's test inputs, vote and print the top two attempts per test input; with
     ``show_steps``, first the original version's answer to each test input after every
-    supervision step. With ``html``, also write a page of those steps and the attempts."""
+    supervision step. With ``html``, also write a page of those steps and the attempts.
+    The predictions run in ``precision`` (a ``train.dtype`` value); the adaptation in float32."""
     from recursia.adapt import adapt
     from recursia.data.augment import AugmentationRecord
-    from recursia.infer import solve
+    from recursia.infer import forward_autocast, solve
     from recursia.vote import predict_split, vote
 
     if steps:
@@ -151,7 +155,8 @@ def _adapt_and_vote(run: LoadedRun, demos: AdaptationSet, steps: int, full: bool
     else:
         losses = []
         demos.test.puzzle_identifiers = np.zeros(demos.versions, dtype=np.int64)  # the blank row
-    preds = predict_split(run.model, demos.test, device=device)
+    with forward_autocast(precision, device):  # a fresh autocast region: no bf16 copy of the weights before adapting
+        preds = predict_split(run.model, demos.test, device=device)
     result = vote(run.task, demos.test, AugmentationRecord(demos.augmentations, demos.params), [preds],
                   puzzle_file)
     expected = [None if not np.asarray(demos.test.labels[j]).any() else e for j, e in enumerate(result.expected[0])]
@@ -162,8 +167,9 @@ def _adapt_and_vote(run: LoadedRun, demos: AdaptationSet, steps: int, full: bool
     if html is not None or (show_steps and not as_json):
         for j in range(int(demos.test.puzzle_indices[0]), int(demos.test.puzzle_indices[1])):
             inputs = np.asarray(demos.test.inputs[j]).astype(np.int64)
-            originals.append((inputs, solve(run.model, run.task, inputs, int(demos.test.puzzle_identifiers[0]),
-                                            device=device)))
+            with forward_autocast(precision, device):
+                originals.append((inputs, solve(run.model, run.task, inputs, int(demos.test.puzzle_identifiers[0]),
+                                                device=device)))
     how = f"adapted {'the network and ' if full else ''}{demos.versions} new puzzle rows for {steps} steps" \
         if steps else "not adapted"
     if html is not None:
