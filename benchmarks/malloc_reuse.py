@@ -1,76 +1,89 @@
 """What reusing freed memory (``recursia.memory``, on in the ``recursia`` command) is worth:
-evaluation and training of the paper Sudoku-MLP model with glibc's default malloc and
-with reuse, switched back and forth in one process, rounds alternated, medians.
+evaluation and training of the paper Sudoku-MLP model with glibc's malloc as it comes
+and with reuse, each in a fresh process (the malloc state is the process's: a heap grown
+under reuse keeps serving blocks after switching back), processes alternated over
+rounds, medians.
 
-    python benchmarks/malloc_reuse.py [--rounds 3] [--batches 1,32,256] [--train-batch 32]
+    python benchmarks/malloc_reuse.py [--rounds 2]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import statistics
+import subprocess
+import sys
 import time
 
-import torch
-
-from recursia.bench.workload import DTYPES, Mode, Spec, trainer
-from recursia.build import make_model, make_task
-from recursia.infer import forward_autocast, run_steps
-from recursia.memory import set_malloc
-from recursia.train.settings import training_settings
-
 MODES = ("system", "reuse")
+CASES = [("eval", 1, "bf16"), ("eval", 32, "bf16"), ("eval", 256, "fp32"), ("eval", 256, "bf16"),
+         ("train", 32, "fp32"), ("train", 32, "bf16")]
 
 
-def eval_rate(model, batch: int, dtype: str, steps: int) -> float:
-    """Samples x supervision steps per second of ``run_steps`` on ``batch`` random puzzles."""
-    inputs = torch.randint(1, model.vocab_size, (batch, model.seq_len))  # (B, L)
-    pids = torch.zeros(batch, dtype=torch.long)  # (B,)
-    with forward_autocast(DTYPES[dtype], "cpu"):
-        start = time.perf_counter()
-        run_steps(model, inputs, pids, steps)
+def measure() -> None:
+    """In this process (malloc mode from RECURSIA_MALLOC): one JSON line of samples x
+    steps/s per case, after one untimed run of each."""
+    from recursia.memory import reuse_freed_memory
+
+    reuse_freed_memory()
+    import torch
+
+    from recursia.bench.workload import DTYPES, Mode, Spec, trainer
+    from recursia.build import make_model, make_task
+    from recursia.infer import forward_autocast, run_steps
+    from recursia.train.settings import training_settings
+
+    spec = Spec()
+    cfg = spec.config()
+    model = make_model(cfg, make_task(cfg.task, cfg.task_options), 1).eval()
+    trainers = {d: trainer(spec.config(Mode(d))) for d in ("fp32", "bf16")}
+
+    def rate(kind: str, batch: int, dtype: str) -> float:
+        if kind == "eval":
+            steps = 16 if batch == 1 else 1
+            inputs = torch.randint(1, model.vocab_size, (batch, model.seq_len))  # (B, L)
+            pids = torch.zeros(batch, dtype=torch.long)  # (B,)
+            with forward_autocast(DTYPES[dtype], "cpu"):
+                start = time.perf_counter()
+                run_steps(model, inputs, pids, steps)
+        else:
+            tr, steps = trainers[dtype], 2
+            with training_settings(tr.cfg, "cpu"):
+                start = time.perf_counter()
+                for _ in range(steps):
+                    tr.train_step()
         return batch * steps / (time.perf_counter() - start)
+
+    out = {}
+    for case in CASES:
+        rate(*case)  # warm-up
+        out["/".join(map(str, case))] = rate(*case)
+    print(json.dumps(out))
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--batches", default="1,32,256", help="evaluation batches")
-    ap.add_argument("--train-batch", type=int, default=32)
-    ap.add_argument("--train-steps", type=int, default=2)
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
-    spec = Spec(batch_size=args.train_batch)
-    cfg = spec.config()
-    model = make_model(cfg, make_task(cfg.task, cfg.task_options), 1).eval()
-    cases = [("eval", b, d) for b in map(int, args.batches.split(",")) for d in ("fp32", "bf16")]
-    cases += [("train", args.train_batch, d) for d in ("fp32", "bf16")]
-    trainers = {d: trainer(spec.config(Mode(d))) for d in ("fp32", "bf16")}
-    rates: dict[tuple, list[float]] = {(c, m): [] for c in cases for m in MODES}
-    for r in range(args.rounds + 1):  # the first round warms up
-        for case in cases:
-            for mode in MODES:
-                set_malloc(mode)
-                kind, batch, dtype = case
-                if kind == "eval":
-                    rate = eval_rate(model, batch, dtype, 16 if batch == 1 else 1)
-                else:
-                    tr = trainers[dtype]
-                    with training_settings(tr.cfg, "cpu"):
-                        start = time.perf_counter()
-                        for _ in range(args.train_steps):
-                            tr.train_step()
-                        rate = batch * args.train_steps / (time.perf_counter() - start)
-                if r:
-                    rates[(case, mode)].append(rate)
-        print(f"round {r}/{args.rounds} done", flush=True)
-    set_malloc("reuse")
-    print(f"\n{spec.describe()}: samples x steps/s, median of {args.rounds} rounds\n")
-    print("| what | batch | dtype | glibc default | reuse | ratio |")
+    if args.child:
+        return measure()
+    runs: dict[str, list[dict]] = {m: [] for m in MODES}
+    for r in range(args.rounds):
+        for mode in MODES:
+            done = subprocess.run([sys.executable, __file__, "--child"], capture_output=True, text=True, check=True,
+                                  env=os.environ | {"RECURSIA_MALLOC": mode})
+            runs[mode].append(json.loads(done.stdout.strip().splitlines()[-1]))
+            print(f"round {r + 1}/{args.rounds}: {mode} done", file=sys.stderr, flush=True)
+    print(f"\nsudoku paper mlp: samples x steps/s, median of {args.rounds} processes per mode\n")
+    print("| what | batch | dtype | glibc as it comes | reuse | ratio |")
     print("| --- | --- | --- | --- | --- | --- |")
-    for case in cases:
-        system, reuse = (statistics.median(rates[(case, m)]) for m in MODES)
-        kind, batch, dtype = case
-        print(f"| {kind} | {batch} | {dtype} | {system:.2f} | {reuse:.2f} | {reuse / system:.2f} |")
+    for case in CASES:
+        key = "/".join(map(str, case))
+        system, reuse = (statistics.median(run[key] for run in runs[m]) for m in MODES)
+        print(f"| {case[0]} | {case[1]} | {case[2]} | {system:.2f} | {reuse:.2f} | {reuse / system:.2f} |")
 
 
 if __name__ == "__main__":

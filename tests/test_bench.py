@@ -203,3 +203,12 @@ def test_governor_without_proc_stat_keeps_the_threads(monkeypatch):
     clock = iter([0.0, 10.0, 20.0])
     gov = ThreadGovernor(2, clock=lambda: next(clock), busy=lambda: None, own=lambda: 0.0)
     assert not gov.check() and not gov.check() and gov.threads == 2
+
+
+def test_a_governor_only_for_auto_threads_on_the_cpu_in_one_process():
+    from recursia.train.threads import ThreadGovernor, governor_for
+
+    assert isinstance(governor_for("auto", "cpu"), ThreadGovernor)
+    assert governor_for("auto", "cpu").base == torch.get_num_threads()
+    for args in ((None, "cpu"), (2, "cpu"), ("auto", "cuda"), ("auto", "cpu", 2)):
+        assert governor_for(*args) is None, args

@@ -30,7 +30,7 @@ from recursia.model import RecursiveModel
 from recursia.train.checkpoint import load_run, save_model
 from recursia.train.loop import Trainer
 from recursia.train.settings import training_settings
-from recursia.train.threads import ThreadGovernor
+from recursia.train.threads import ThreadGovernor, governor_for
 
 PROGRESS: Callable[[str], None] = lambda text: print(text, file=sys.stderr, flush=True)  # noqa: E731
 
@@ -281,7 +281,7 @@ def contention(spec: Spec, mode: Mode, steps: int = 3, warmup: int = 2, rounds: 
     runs: dict[str, list[float]] = {"alone": [], "busy": []}
     threads: dict[str, int] = {}
     with training_settings(cfg, "cpu"):
-        governor = ThreadGovernor(torch.get_num_threads()) if cfg.train.threads == "auto" else None
+        governor = governor_for(cfg.train.threads, "cpu")
         _timed_steps(tr, warmup)
         for r in range(rounds):
             _settle(tr, governor)

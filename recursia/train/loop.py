@@ -44,7 +44,7 @@ from recursia.train.checkpoint import save_best, save_model, snapshot
 from recursia.train.ema import EMA
 from recursia.train.run_files import (METRICS_FILE, STATE_FILE, atomic_write_text, read_metadata,
                                       remove_stale_temp_files)
-from recursia.train.threads import ThreadGovernor
+from recursia.train.threads import governor_for
 from recursia.train.feeder import CarryFeeder, HostCopy, host_buffer
 from recursia.train.losses import model_step_loss
 from recursia.train.metrics_log import MetricsLog, read_metrics
@@ -393,8 +393,7 @@ def _loop(trainer: Trainer, metrics: MetricsLog | None, on_step: Callable[[dict]
     """Train ``trainer`` to ``train.steps``, logging, evaluating and checkpointing on the way
     (``metrics``: rank 0's log; ``None`` in the other processes)."""
     t, world = trainer.cfg.train, trainer.world
-    adapt = t.threads == "auto" and trainer.device.type == "cpu" and world.size == 1
-    governor = ThreadGovernor(torch.get_num_threads()) if adapt else None
+    governor = governor_for(t.threads, trainer.device, world.size)
     last: dict = {}
     start = time.perf_counter()
     window = (start, trainer.step)

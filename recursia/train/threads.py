@@ -107,3 +107,11 @@ class ThreadGovernor:
     def describe(self) -> str:
         """``"busy machine: 1 of 2 threads"`` while contended, else ``""``."""
         return f"busy machine: {self.threads} of {self.base} threads" if self.contended else ""
+
+
+def governor_for(threads: int | str | None, device: str | torch.device, processes: int = 1) -> ThreadGovernor | None:
+    """The governor a run of ``train.threads`` gets: one starting from torch's current
+    thread count for ``auto`` on the CPU in a single process, else None (a fixed count)."""
+    if threads == "auto" and torch.device(device).type == "cpu" and processes == 1:
+        return ThreadGovernor(torch.get_num_threads())
+    return None
