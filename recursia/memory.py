@@ -27,7 +27,7 @@ M_TRIM_THRESHOLD = -1
 M_MMAP_MAX = -4
 GLIBC_MMAP_MAX = 65536  # glibc's default number of mmap'd blocks
 GLIBC_TRIM_THRESHOLD = 128 * 1024  # glibc's default (before its dynamic adjustment)
-KEEP_ALL = 2**62  # a trim threshold no heap reaches: freed memory is never given back
+KEEP_ALL = 2**31 - 1  # the largest trim threshold mallopt takes (an int): freed memory is kept
 
 MODES = ("reuse", "system")
 
@@ -39,7 +39,7 @@ def _mallopt():
         func = ctypes.CDLL(None).mallopt  # the C library the interpreter is linked against
     except (OSError, AttributeError, TypeError):
         return None
-    func.argtypes, func.restype = [ctypes.c_int, ctypes.c_size_t], ctypes.c_int
+    func.argtypes, func.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int  # int mallopt(int, int)
     return func
 
 
