@@ -72,12 +72,14 @@ def run_steps(model: RecursiveModel, inputs: torch.Tensor, puzzle_ids: torch.Ten
     carry = model.initial_carry(inputs.shape[0], inputs.device)
     carry = model.refill(carry, inputs, None, puzzle_ids)
     preds, qs, wants = [], [], []
+    wanted = torch.zeros(inputs.shape[0], dtype=torch.bool, device=inputs.device)  # (B,) has wanted to halt
     for _ in range(n):
         carry, out = model(carry)
         preds.append(out.logits.argmax(-1))
         qs.append(out.q_halt.float())
         wants.append(model.wants_halt(out))
-        if until_halt and bool(torch.stack(wants).any(0).all()):
+        wanted |= wants[-1]
+        if until_halt and bool(wanted.all()):
             break
     return Trace(torch.stack(preds), torch.stack(qs), torch.stack(wants))
 

@@ -15,7 +15,7 @@ import tempfile
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Sequence
 
 import torch
 
@@ -204,7 +204,7 @@ def _wall(argv: list[str]) -> float:
     return elapsed
 
 
-def solve_time(spec: Spec, puzzle: Path, modes: list[Mode] = (Mode(),), rounds: int = 5,
+def solve_time(spec: Spec, puzzle: Path, modes: Sequence[Mode] = (Mode(),), rounds: int = 5,
                log: Callable[[str], None] = PROGRESS) -> list[dict]:
     """Wall time of ``recursia solve PUZZLE --dtype D`` for each mode's dtype (a fresh
     process, import time included) with a freshly initialised model of ``spec``, against

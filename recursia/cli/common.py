@@ -4,25 +4,17 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
-from typing import Callable
+from typing import Callable, get_args
 
 from recursia.build import make_task
-from recursia.config import RunConfig
+from recursia.config import RunConfig, TrainConfig
 from recursia.data.cache import default_dataset
 from recursia.errors import ConfigError
 
-
-class Precision(str, Enum):
-    """``--dtype`` of the commands that run a trained model: the values of ``train.dtype``."""
-
-    auto = "auto"
-    fastest = "fastest"
-    float32 = "float32"
-    bfloat16 = "bfloat16"
-
-
-DTYPE_HELP = ("precision of the model's products (default: the run's train.dtype): auto = bfloat16 autocast on "
-              "CUDA, float32 on CPU; fastest = bfloat16 also on a CPU with bf16 hardware (AMX, AVX512-BF16)")
+_DTYPE = TrainConfig.model_fields["dtype"]
+Precision = Enum("Precision", {value: value for value in get_args(_DTYPE.annotation)}, type=str)
+Precision.__doc__ = "``--dtype`` of the commands that run a trained model: the values of ``train.dtype``."
+DTYPE_HELP = f"precision (default: the run's train.dtype): {_DTYPE.description}"
 
 
 def pick_dtype(dtype: Precision | None, trained: str) -> str:

@@ -165,11 +165,11 @@ def _adapt_and_vote(run: LoadedRun, demos: AdaptationSet, steps: int, full: bool
         run.task.render_attempts_png(demos.test.inputs[:len(attempts)], attempts, expected, png)
     originals = []  # (inputs, Solution) of version 0's test inputs, step by step
     if html is not None or (show_steps and not as_json):
-        for j in range(int(demos.test.puzzle_indices[0]), int(demos.test.puzzle_indices[1])):
-            inputs = np.asarray(demos.test.inputs[j]).astype(np.int64)
-            with forward_autocast(precision, device):
-                originals.append((inputs, solve(run.model, run.task, inputs, int(demos.test.puzzle_identifiers[0]),
-                                                device=device)))
+        with forward_autocast(precision, device):  # one region: each weight cast to bf16 once
+            for j in range(int(demos.test.puzzle_indices[0]), int(demos.test.puzzle_indices[1])):
+                inputs = np.asarray(demos.test.inputs[j]).astype(np.int64)
+                originals.append((inputs, solve(run.model, run.task, inputs,
+                                                int(demos.test.puzzle_identifiers[0]), device=device)))
     how = f"adapted {'the network and ' if full else ''}{demos.versions} new puzzle rows for {steps} steps" \
         if steps else "not adapted"
     if html is not None:
