@@ -123,6 +123,8 @@ class TrainConfig(_Strict):
     beta1: float = 0.9
     beta2: float = 0.95
     warmup_steps: int = Field(2000, ge=0)
+    lr_min_ratio: float = Field(1.0, ge=0, le=1, description="after the warm-up, the learning rates follow a cosine "
+                                "down to this fraction at the last step (official lr_min_ratio; 1 = constant)")
     optimizer: Literal["adam_atan2", "adamw"] = "adam_atan2"
     puzzle_emb_lr: float = 1e-4
     puzzle_emb_weight_decay: float = 1.0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -12,6 +13,7 @@ from torch import nn
 from recursia.model.embedding import PuzzleEmbedding
 from recursia.train.ema import EMA
 from recursia.train.optim import AdamATan2, SparseSignSGD, lr_at
+from tests.test_end_to_end import TINY, data4, run_cli  # noqa: F401 (a fixture)
 
 
 # --- AdamATan2 --------------------------------------------------------------------------
@@ -231,6 +233,30 @@ def test_lr_warmup_then_constant():
 
 def test_lr_without_warmup():
     assert [lr_at(s, 0.5, 0) for s in (0, 1, 1000)] == [0.5, 0.5, 0.5]
+
+
+def test_lr_cosine_to_the_floor():
+    """official lr_min_ratio: after the warm-up, base * (r + (1 - r) * (1 + cos(pi * progress)) / 2)."""
+    assert lr_at(5, 2.0, 10, 110, 0.1) == pytest.approx(1.0)  # the warm-up is unchanged
+    assert lr_at(10, 2.0, 10, 110, 0.1) == pytest.approx(2.0)
+    assert lr_at(60, 2.0, 10, 110, 0.1) == pytest.approx(2.0 * 0.55)  # half way: cos = 0
+    assert lr_at(110, 2.0, 10, 110, 0.1) == pytest.approx(0.2)
+    values = [lr_at(s, 2.0, 10, 110, 0.1) for s in range(10, 111)]
+    assert all(a > b for a, b in zip(values, values[1:]))
+    assert lr_at(50, 1.0, 0, 100, 0.0) == pytest.approx(0.5) and lr_at(100, 1.0, 0, 100, 0.0) == pytest.approx(0.0)
+    assert [lr_at(s, 0.5, 10, 100, 1.0) for s in (10, 50, 100)] == [0.5, 0.5, 0.5]  # ratio 1: constant
+
+
+def test_training_follows_the_cosine(data4, tmp_path, capsys):
+    run = tmp_path / "r"
+    code, _, err = run_cli(capsys, "train", "--task", "sudoku", "--mixer", "mlp", "--steps", "6", "--data", str(data4),
+                           "--out", str(run), "--no-progress", *TINY, "--set", "train.warmup_steps=2",
+                           "--set", "train.lr_min_ratio=0.1", "--set", "train.lr=0.01", "--set", "train.log_every=1")
+    assert code == 0, err
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    lrs = {r["step"]: r["lr"] for r in rows if "lr" in r}
+    assert lrs[2] == pytest.approx(0.01) and lrs[6] == pytest.approx(0.001)
+    assert lrs == {s: pytest.approx(lr_at(s, 0.01, 2, 6, 0.1)) for s in range(1, 7)}
 
 
 # --- EMA --------------------------------------------------------------------------------

@@ -237,13 +237,13 @@ class Trainer:
         if t.nonfinite == "skip" and not bool(finite):  # every process decides alike: the sums are shared
             return self._skip_step(before)
         self.stats.add(res, self.carry.halted, self.carry.steps)
-        lr = lr_at(self.step + 1, t.lr, t.warmup_steps)  # official: step counted from 1
+        lr = lr_at(self.step + 1, t.lr, t.warmup_steps, t.steps, t.lr_min_ratio)  # official: step counted from 1
         for group in self.optimizer.param_groups:
             group["lr"] = lr
         self.optimizer.step()
         self.optimizer.zero_grad(set_to_none=True)
         if self.sparse is not None:
-            self.sparse.lr = lr_at(self.step + 1, t.puzzle_emb_lr, t.warmup_steps)
+            self.sparse.lr = lr_at(self.step + 1, t.puzzle_emb_lr, t.warmup_steps, t.steps, t.lr_min_ratio)
             self.sparse.step(*puzzle_rows)
         if self.ema:
             self.ema.update(model)
@@ -414,7 +414,7 @@ def _loop(trainer: Trainer, metrics: MetricsLog | None, on_step: Callable[[dict]
             trainer.check_finite()
             now = time.perf_counter()
             took, steps = max(now - window[0], 1e-9), step - window[1]
-            record |= {"lr": lr_at(step, t.lr, t.warmup_steps), **trainer.read_stats(),
+            record |= {"lr": lr_at(step, t.lr, t.warmup_steps, t.steps, t.lr_min_ratio), **trainer.read_stats(),
                        "steps_per_s": steps / took, "samples_per_s": steps * t.batch_size / took}
             if trainer.device.type == "cpu":
                 record["threads"] = torch.get_num_threads()

@@ -1,7 +1,10 @@
 """Optimizers in plain torch (every device): AdamATan2, and sparse SignSGD for the
-puzzle-embedding table; plus the warm-up-then-constant learning-rate schedule."""
+puzzle-embedding table; plus the official learning-rate schedule (warm-up, then constant
+or a cosine down to a floor)."""
 
 from __future__ import annotations
+
+import math
 
 import torch
 
@@ -83,8 +86,13 @@ class SparseSignSGD:
         emb.local = emb.local_ids = None
 
 
-def lr_at(step: int, base_lr: float, warmup_steps: int) -> float:
-    """Linear warm-up from 0 over ``warmup_steps``, then constant (official lr_min_ratio 1)."""
+def lr_at(step: int, base_lr: float, warmup_steps: int, total_steps: int = 0, min_ratio: float = 1.0) -> float:
+    """The official schedule: linear warm-up from 0 over ``warmup_steps``, then a cosine
+    from ``base_lr`` down to ``min_ratio * base_lr`` at ``total_steps`` (official
+    ``lr_min_ratio``; its default 1 keeps the rate constant after the warm-up)."""
     if warmup_steps > 0 and step < warmup_steps:
         return base_lr * step / warmup_steps
-    return base_lr
+    if min_ratio == 1.0:
+        return base_lr
+    progress = (step - warmup_steps) / max(1, total_steps - warmup_steps)
+    return base_lr * (min_ratio + max(0.0, (1 - min_ratio) * 0.5 * (1.0 + math.cos(math.pi * progress))))
