@@ -1,6 +1,7 @@
 """bf16 inference under ``torch.no_grad`` (what recursia runs) against ``torch.inference_mode``
 (where autocast casts every weight at every product): the paper Sudoku-MLP model, fresh
-weights, one process, rounds alternated, medians of seconds.
+weights, one process, rounds alternated, medians of seconds; freed memory is reused as in
+the ``recursia`` command (``RECURSIA_MALLOC=system`` turns that off).
 
     python benchmarks/inference_grad_mode.py [BATCH [STEPS [DTYPE]]]   # default: 1 16 fastest
 """
@@ -16,9 +17,11 @@ import torch
 from recursia.bench.workload import Spec
 from recursia.build import make_model, make_task
 from recursia.infer import forward_autocast, run_steps
+from recursia.memory import reuse_freed_memory
 
 
 def main() -> None:
+    reuse_freed_memory()
     batch, steps = (int(a) for a in (sys.argv[1:3] + ["1", "16"][len(sys.argv[1:3]):]))
     dtype = sys.argv[3] if len(sys.argv) > 3 else "fastest"
     cfg = Spec().config()

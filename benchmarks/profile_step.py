@@ -1,6 +1,7 @@
 """Where a training step's time goes: the torch profiler's op table for a few steps of a
 preset in one mode (after warm-up), the matrix products' share of the total, and the
-time those products would take at the measured matmul peak.
+time those products would take at the measured matmul peak. Freed memory is reused as in
+the ``recursia`` command (``RECURSIA_MALLOC=system`` turns that off).
 
     python benchmarks/profile_step.py [--task sudoku] [--preset paper] [--mixer mlp] [--batch-size 32] [--mode bf16]
         [--steps 2]
@@ -16,6 +17,7 @@ from torch.profiler import ProfilerActivity, profile
 from recursia.bench.flops import step_flops
 from recursia.bench.measure import model_matmuls, peaks
 from recursia.bench.workload import Mode, Spec, trainer
+from recursia.memory import reuse_freed_memory
 from recursia.train.settings import training_settings
 
 MATMULS = ("aten::mm", "aten::addmm", "aten::bmm")
@@ -31,6 +33,7 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=2)
     ap.add_argument("--rows", type=int, default=20)
     args = ap.parse_args()
+    reuse_freed_memory()
     spec, mode = Spec(args.task, args.preset, args.mixer, args.batch_size), Mode.parse(args.mode)
     cfg = spec.config(mode)
     tr = trainer(cfg)

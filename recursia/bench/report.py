@@ -124,7 +124,8 @@ def markdown(results: list[dict], command: str, seconds: float) -> str:
              f"Measured {stamp} on {machine()}; {seconds / 60:.0f} minutes in all. Rounds alternate between "
              "the things compared within one process; figures are medians over the rounds (each round's value "
              "in `runs`). MFU = model FLOP/s (DESIGN.md section 8) over the matmul peak measured in the same "
-             "process at the model's own matrix shapes, in the mode's dtype.", ""]
+             "process at the model's own matrix shapes, in the mode's dtype. Peak RSS is the process's peak so "
+             "far when the row was recorded (the modes of a bench share the process).", ""]
     for bench, what in dict.fromkeys((r["bench"], r["what"]) for r in results):
         header, rows = table_rows([r for r in results if (r["bench"], r["what"]) == (bench, what)])
         lines += [f"**{bench}**: {what}", "", "| " + " | ".join(header) + " |",
