@@ -237,13 +237,13 @@ class Trainer:
         if t.nonfinite == "skip" and not bool(finite):  # every process decides alike: the sums are shared
             return self._skip_step(before)
         self.stats.add(res, self.carry.halted, self.carry.steps)
-        lr = lr_at(self.step + 1, t.lr, t.warmup_steps, t.steps, t.lr_min_ratio)  # official: step counted from 1
+        lr = self.lr_at(self.step + 1, t.lr)  # official: step counted from 1
         for group in self.optimizer.param_groups:
             group["lr"] = lr
         self.optimizer.step()
         self.optimizer.zero_grad(set_to_none=True)
         if self.sparse is not None:
-            self.sparse.lr = lr_at(self.step + 1, t.puzzle_emb_lr, t.warmup_steps, t.steps, t.lr_min_ratio)
+            self.sparse.lr = self.lr_at(self.step + 1, t.puzzle_emb_lr)
             self.sparse.step(*puzzle_rows)
         if self.ema:
             self.ema.update(model)
@@ -321,6 +321,12 @@ class Trainer:
         self.step += 1
         self.nonfinite_skipped += 1
         return {"step": self.step, "nonfinite_skipped": self.nonfinite_skipped}
+
+    def lr_at(self, step: int, base_lr: float) -> float:
+        """The learning rate of optimizer step ``step`` (counted from 1) for the base rate
+        ``base_lr``, on the run's schedule (``train.warmup_steps``, ``steps``, ``lr_min_ratio``)."""
+        t = self.cfg.train
+        return lr_at(step, base_lr, t.warmup_steps, t.steps, t.lr_min_ratio)
 
     def read_stats(self) -> dict:
         """The mean metrics of the steps since the last call (all processes; see
@@ -414,7 +420,7 @@ def _loop(trainer: Trainer, metrics: MetricsLog | None, on_step: Callable[[dict]
             trainer.check_finite()
             now = time.perf_counter()
             took, steps = max(now - window[0], 1e-9), step - window[1]
-            record |= {"lr": lr_at(step, t.lr, t.warmup_steps, t.steps, t.lr_min_ratio), **trainer.read_stats(),
+            record |= {"lr": trainer.lr_at(step, t.lr), **trainer.read_stats(),
                        "steps_per_s": steps / took, "samples_per_s": steps * t.batch_size / took}
             if trainer.device.type == "cpu":
                 record["threads"] = torch.get_num_threads()

@@ -92,7 +92,5 @@ def lr_at(step: int, base_lr: float, warmup_steps: int, total_steps: int = 0, mi
     ``lr_min_ratio``; its default 1 keeps the rate constant after the warm-up)."""
     if warmup_steps > 0 and step < warmup_steps:
         return base_lr * step / warmup_steps
-    if min_ratio == 1.0:
-        return base_lr
     progress = (step - warmup_steps) / max(1, total_steps - warmup_steps)
     return base_lr * (min_ratio + max(0.0, (1 - min_ratio) * 0.5 * (1.0 + math.cos(math.pi * progress))))
