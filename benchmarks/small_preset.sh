@@ -25,8 +25,8 @@ rows = [json.loads(l) for l in open(sys.argv[1])]
 last = [r for r in rows if r.get("halted")][-10:]  # the last logged training steps in which slots halted
 if last:
     exact = sum(r["halted_exact_acc"] * r["halted"] for r in last) / sum(r["halted"] for r in last)
-    print(f"training pairs: {exact:.1%} exact over the {sum(r['halted'] for r in last)} examples that halted in "
-          f"the last {len(last)} logged steps (raw weights, as trained)")
+    print(f"training pairs: {exact:.1%} exact among the examples that halted in the last {len(last)} logging "
+          f"windows ({sum(r['halted'] for r in last) / len(last):.1f} per step; raw weights, as trained)")
 print("learning curve (EMA weights, test split):")
 for r in rows:
     if "test_exact_acc" in r:
